@@ -1,0 +1,82 @@
+"""The one source of "now".
+
+Everything that needs the time asks a `Clock`; nothing else reads the wall clock, and no SQL
+uses its own `now`. Production uses `SystemClock`; tests and benchmarks move a `ManualClock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware, in UTC."""
+        ...
+
+    def timestamp(self) -> float:
+        """The current instant as Unix seconds."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until this clock has moved `seconds` forward."""
+        ...
+
+
+class SystemClock:
+    """The real clock: read on every call."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def timestamp(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+
+class ManualClock:
+    """A clock that only moves when told to; sleepers wake as it passes their deadline."""
+
+    def __init__(self, start: datetime | float) -> None:
+        self._now = start.timestamp() if isinstance(start, datetime) else float(start)
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._now, UTC)
+
+    def timestamp(self) -> float:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
+        await future
+
+    def set(self, instant: datetime | float) -> None:
+        """Jump to `instant` (never backwards) and wake whoever is due."""
+        target = instant.timestamp() if isinstance(instant, datetime) else float(instant)
+        if target < self._now:
+            raise ValueError("a ManualClock never moves backwards")
+        self._now = target
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)
+
+    def advance(self, seconds: float) -> None:
+        self.set(self._now + seconds)
+
+    @property
+    def sleeper_count(self) -> int:
+        return sum(1 for _, _, future in self._sleepers if not future.done())

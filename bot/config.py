@@ -1,0 +1,156 @@
+"""Settings, read once at startup from the environment (and `.env`), never at import time."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
+DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
+DEFAULT_DATABASE = Path("data") / "nextround.sqlite3"
+# Discord's global limit is 50 requests/s; scheduled sends stay below it so interaction
+# replies (which do not count towards it) are never starved either.
+DISCORD_GLOBAL_RATE = 50.0
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the person running the bot."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    token: str
+    database_path: Path
+    dev_guild_id: int | None
+    log_level: str
+    api_base_url: str
+    gateway_url: str
+    max_sleep_seconds: float
+    send_rate_per_second: float
+    force_sync: bool
+
+    def __repr__(self) -> str:  # the token never appears in logs or tracebacks
+        return (
+            f"Settings(database_path={self.database_path!s}, dev_guild_id={self.dev_guild_id}, "
+            f"log_level={self.log_level}, api_base_url={self.api_base_url}, "
+            f"gateway_url={self.gateway_url})"
+        )
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _snowflake(env: Mapping[str, str], name: str) -> int | None:
+    value = _text(env, name)
+    if value is None:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 2**63:
+        raise ConfigError(
+            name, f"{value!r} is not a Discord id; copy the server id (a number) or leave it unset"
+        )
+    return int(value)
+
+
+def _positive_number(
+    env: Mapping[str, str], name: str, default: float, maximum: float | None = None
+) -> float:
+    value = _text(env, name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number > 0 or (maximum is not None and number > maximum):
+        limit = f" and at most {maximum:g}" if maximum is not None else ""
+        raise ConfigError(name, f"{value!r} must be a number above 0{limit}")
+    return number
+
+
+def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = _text(env, name)
+    if value is None:
+        return default
+    if not value.startswith(tuple(f"{scheme}://" for scheme in schemes)):
+        raise ConfigError(name, f"{value!r} must start with {' or '.join(schemes)}://")
+    return value.rstrip("/") if name == "DISCORD_API_BASE_URL" else value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = (_text(env, name) or "0").lower()
+    if value not in {"0", "1", "true", "false", "yes", "no"}:
+        raise ConfigError(name, f"{value!r} must be 1 or 0")
+    return value in {"1", "true", "yes"}
+
+
+def prepare_database_path(raw: str | None) -> Path:
+    """Resolve the database path and create its folder, or explain why that is impossible."""
+    path = Path(raw) if raw else DEFAULT_DATABASE
+    path = path.expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            "NEXTROUND_DB",
+            f"cannot create the folder {path.parent} ({error.strerror or error}); "
+            "point it at a writable location",
+        ) from None
+    if path.is_dir():
+        raise ConfigError("NEXTROUND_DB", f"{path} is a folder; give a file path")
+    target = path if path.exists() else path.parent
+    if not os.access(target, os.W_OK):
+        raise ConfigError(
+            "NEXTROUND_DB", f"{target} is not writable; point it at a writable location"
+        )
+    return path
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build settings from `env`; raise `ConfigError` naming the first bad variable."""
+    level = (_text(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"{level!r} must be one of {', '.join(LOG_LEVELS)}")
+    dev_guild_id = _snowflake(env, "DEV_GUILD_ID")
+    api_base_url = _url(env, "DISCORD_API_BASE_URL", DEFAULT_API_BASE_URL, ("https", "http"))
+    gateway_url = _url(env, "DISCORD_GATEWAY_URL", DEFAULT_GATEWAY_URL, ("wss", "ws"))
+    max_sleep_seconds = _positive_number(env, "NEXTROUND_MAX_SLEEP", 30.0)
+    send_rate = _positive_number(env, "NEXTROUND_SEND_RATE", 45.0, maximum=DISCORD_GLOBAL_RATE)
+    force_sync = _flag(env, "NEXTROUND_FORCE_SYNC")
+    token = _text(env, "DISCORD_TOKEN")
+    if token is None:
+        raise ConfigError(
+            "DISCORD_TOKEN",
+            "not set; copy .env.example to .env and paste your bot token "
+            "(Discord Developer Portal → your application → Bot → Reset Token)",
+        )
+    return Settings(
+        token=token,
+        database_path=prepare_database_path(_text(env, "NEXTROUND_DB")),
+        dev_guild_id=dev_guild_id,
+        log_level=level,
+        api_base_url=api_base_url,
+        gateway_url=gateway_url,
+        max_sleep_seconds=max_sleep_seconds,
+        send_rate_per_second=send_rate,
+        force_sync=force_sync,
+    )
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # discord.py is chatty at DEBUG; keep its own noise at INFO unless asked otherwise.
+    if level != "DEBUG":
+        logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -1,0 +1,179 @@
+"""The one owner of the SQLite connection: opens it, migrates it, serialises writes, closes it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.clock import Clock
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or migrated; the message is meant for the operator."""
+
+
+def now_ms(clock: Clock) -> int:
+    """Times are stored as UTC Unix milliseconds; this is the only conversion from the clock."""
+    return int(clock.timestamp() * 1000)
+
+
+class Transaction:
+    """Statements inside one `BEGIN IMMEDIATE … COMMIT` on the shared connection."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
+        return await self._connection.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> aiosqlite.Cursor:
+        return await self._connection.executemany(sql, rows)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        cursor = await self._connection.execute(sql, params)
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return list(rows)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        cursor = await self._connection.execute(sql, params)
+        row = await cursor.fetchone()
+        await cursor.close()
+        return row
+
+
+class Database:
+    """Owns one aiosqlite connection (WAL, foreign keys on) for the life of the process.
+
+    One connection is shared by every coroutine, so a lock keeps a transaction's statements
+    together; other processes on the same file are kept apart by SQLite's own locking.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path, clock: Clock) -> None:
+        self._connection = connection
+        self.path = path
+        self.clock = clock
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, clock: Clock) -> Database:
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise DatabaseError(f"cannot open the database at {path}: {error}") from None
+        database = cls(connection, path, clock)
+        try:
+            await database._configure()
+            await database.migrate()
+        except BaseException:
+            await connection.close()
+            raise
+        return database
+
+    async def _configure(self) -> None:
+        try:
+            cursor = await self._connection.execute("PRAGMA journal_mode=WAL")
+            await cursor.close()
+            # NORMAL is durable across process crashes in WAL mode; only a power cut can lose
+            # the last commits, and it never corrupts the file.
+            for pragma in (
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=10000",
+            ):
+                await self._connection.execute(pragma)
+        except sqlite3.Error as error:
+            raise DatabaseError(f"cannot use the database at {self.path}: {error}") from None
+        self._connection.row_factory = sqlite3.Row
+
+    async def migrate(self) -> list[int]:
+        """Apply every numbered migration not yet recorded, each in its own transaction."""
+        async with self.transaction() as tx:
+            await tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+            rows = await tx.fetch_all("SELECT version FROM schema_migrations")
+        done = {row["version"] for row in rows}
+        applied: list[int] = []
+        for version, name, sql in load_migrations():
+            if version in done:
+                continue
+            async with self.transaction() as tx:
+                for statement in split_statements(sql):
+                    await tx.execute(statement)
+                await tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, now_ms(self.clock)),
+                )
+            log.info("applied migration %04d_%s", version, name)
+            applied.append(version)
+        return applied
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self._lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._connection)
+            except BaseException:
+                await self._connection.execute("ROLLBACK")
+                raise
+            await self._connection.execute("COMMIT")
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            return await Transaction(self._connection).fetch_all(sql, params)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._lock:
+            return await Transaction(self._connection).fetch_one(sql, params)
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one write statement in its own transaction; returns the rows it changed."""
+        async with self.transaction() as tx:
+            cursor = await tx.execute(sql, params)
+            return cursor.rowcount
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+
+def load_migrations() -> list[tuple[int, str, str]]:
+    """The shipped migrations, ordered by number; a gap or a duplicate is a packaging bug."""
+    found: list[tuple[int, str, str]] = []
+    for entry in resources.files("bot.db").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+    found.sort()
+    numbers = [version for version, _, _ in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise DatabaseError(f"migrations must be numbered 0001, 0002, … without gaps: {numbers}")
+    return found
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration into statements (migrations hold no semicolons inside literals)."""
+    without_comments = "\n".join(
+        line for line in script.splitlines() if not line.lstrip().startswith("--")
+    )
+    return [part.strip() for part in without_comments.split(";") if part.strip()]

@@ -1,0 +1,270 @@
+"""SQL for the scheduler's timeline (`scheduled_jobs`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.db.connection import Database, Transaction
+
+PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A promise to do something at `due_at` (UTC Unix ms), before any task exists for it."""
+
+    kind: str
+    due_at: int
+    payload: dict[str, Any] = field(default_factory=dict)
+    user_id: int | None = None
+    guild_id: int | None = None
+    subject_id: int | None = None
+    # At most one row ever exists per unique key (e.g. one tip post per server per slot).
+    unique_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    due_at: int
+    payload: dict[str, Any]
+    user_id: int | None
+    guild_id: int | None
+    subject_id: int | None
+    unique_key: str | None
+    attempts: int
+    nonce: str | None
+    attempt_channel_id: int | None
+    attempted_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """What became of one claimed row; written in batches."""
+
+    job_id: int
+    state: str  # done, failed or pending (a retry)
+    outcome: str
+    due_at: int | None = None  # the retry time, for state pending
+
+
+_CLAIM_COLUMNS = (
+    "id, kind, due_at, payload, user_id, guild_id, subject_id, unique_key, attempts, nonce, "
+    "attempt_channel_id, attempted_at"
+)
+
+# Claim in one statement: SQLite runs it inside one write transaction, so a second process
+# (or a second scheduler on the same file) can never claim the same row.
+CLAIM_DUE_SQL = f"""
+UPDATE scheduled_jobs
+SET state = 'running', lease_owner = :owner, lease_expires_at = :lease_until,
+    attempts = attempts + 1
+WHERE id IN (
+    SELECT id FROM scheduled_jobs
+    WHERE state = 'pending' AND due_at <= :now
+    ORDER BY due_at, id
+    LIMIT :limit
+)
+RETURNING {_CLAIM_COLUMNS}
+"""
+
+ACK_SQL = """
+UPDATE scheduled_jobs
+SET state = :state, outcome = :outcome, finished_at = :finished_at,
+    due_at = COALESCE(:due_at, due_at), lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND state = 'running' AND lease_owner = :owner
+"""
+
+INSERT_SQL = """
+INSERT INTO scheduled_jobs
+    (kind, due_at, payload, user_id, guild_id, subject_id, unique_key, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (unique_key) DO NOTHING
+"""
+
+
+def job_from_row(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        due_at=row["due_at"],
+        payload=json.loads(row["payload"]),
+        user_id=row["user_id"],
+        guild_id=row["guild_id"],
+        subject_id=row["subject_id"],
+        unique_key=row["unique_key"],
+        attempts=row["attempts"],
+        nonce=row["nonce"],
+        attempt_channel_id=row["attempt_channel_id"],
+        attempted_at=row["attempted_at"],
+    )
+
+
+def _insert_params(job: NewJob, created_at: int) -> tuple[Any, ...]:
+    return (
+        job.kind,
+        job.due_at,
+        json.dumps(job.payload, separators=(",", ":")),
+        job.user_id,
+        job.guild_id,
+        job.subject_id,
+        job.unique_key,
+        created_at,
+    )
+
+
+async def insert_jobs(tx: Transaction, jobs: Sequence[NewJob], created_at: int) -> list[int]:
+    """Insert rows; a row whose unique key exists already is skipped (its id is not returned)."""
+    ids: list[int] = []
+    for job in jobs:
+        cursor = await tx.execute(INSERT_SQL, _insert_params(job, created_at))
+        if cursor.rowcount == 1 and cursor.lastrowid is not None:
+            ids.append(cursor.lastrowid)
+    return ids
+
+
+async def insert_jobs_bulk(tx: Transaction, jobs: Iterable[NewJob], created_at: int) -> None:
+    """Many rows at once, for seeding and benchmarks; ids are not reported."""
+    await tx.executemany(INSERT_SQL, (_insert_params(job, created_at) for job in jobs))
+
+
+async def claim_due(
+    database: Database, *, owner: str, now: int, lease_until: int, limit: int
+) -> list[Job]:
+    async with database.transaction() as tx:
+        rows = await tx.fetch_all(
+            CLAIM_DUE_SQL, {"owner": owner, "lease_until": lease_until, "now": now, "limit": limit}
+        )
+    jobs = [job_from_row(row) for row in rows]
+    jobs.sort(key=lambda job: (job.due_at, job.id))
+    return jobs
+
+
+async def acknowledge(
+    database: Database,
+    acks: Sequence[Ack],
+    *,
+    owner: str,
+    finished_at: int,
+    follow_ons: Sequence[NewJob] = (),
+) -> None:
+    """Record outcomes and insert follow-on rows in one transaction."""
+    async with database.transaction() as tx:
+        await tx.executemany(
+            ACK_SQL,
+            (
+                {
+                    "id": ack.job_id,
+                    "state": ack.state,
+                    "outcome": ack.outcome,
+                    "finished_at": None if ack.state == PENDING else finished_at,
+                    "due_at": ack.due_at,
+                    "owner": owner,
+                }
+                for ack in acks
+            ),
+        )
+        if follow_ons:
+            await insert_jobs(tx, follow_ons, finished_at)
+
+
+async def next_due_at(database: Database) -> int | None:
+    value = await database.fetch_value(
+        "SELECT due_at FROM scheduled_jobs WHERE state = 'pending' ORDER BY due_at, id LIMIT 1"
+    )
+    return None if value is None else int(value)
+
+
+async def renew_leases(
+    database: Database, job_ids: Sequence[int], *, owner: str, lease_until: int
+) -> None:
+    async with database.transaction() as tx:
+        await tx.executemany(
+            "UPDATE scheduled_jobs SET lease_expires_at = ? "
+            "WHERE id = ? AND state = 'running' AND lease_owner = ?",
+            ((lease_until, job_id, owner) for job_id in job_ids),
+        )
+
+
+async def release(database: Database, job_ids: Sequence[int], *, owner: str) -> None:
+    """Give claimed rows that never started back to the timeline, as if never claimed."""
+    async with database.transaction() as tx:
+        await tx.executemany(
+            "UPDATE scheduled_jobs SET state = 'pending', attempts = attempts - 1, "
+            "lease_owner = NULL, lease_expires_at = NULL "
+            "WHERE id = ? AND state = 'running' AND lease_owner = ?",
+            ((job_id, owner) for job_id in job_ids),
+        )
+
+
+async def recover_expired_leases(database: Database, *, now: int) -> int:
+    """Rows whose runner died go back to pending; their attempt record (nonce) is kept."""
+    return await database.execute(
+        "UPDATE scheduled_jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL "
+        "WHERE state = 'running' AND lease_expires_at <= ?",
+        (now,),
+    )
+
+
+async def record_attempt(
+    database: Database, job_id: int, *, owner: str, nonce: str, channel_id: int, at: int
+) -> str:
+    """Store the attempt before sending; an earlier attempt's nonce wins and is returned."""
+    async with database.transaction() as tx:
+        await tx.execute(
+            "UPDATE scheduled_jobs SET nonce = COALESCE(nonce, ?), attempt_channel_id = ?, "
+            "attempted_at = ? WHERE id = ? AND lease_owner = ?",
+            (nonce, channel_id, at, job_id, owner),
+        )
+        row = await tx.fetch_one("SELECT nonce FROM scheduled_jobs WHERE id = ?", (job_id,))
+    return str(row["nonce"]) if row is not None and row["nonce"] is not None else nonce
+
+
+async def cancel(
+    database: Database,
+    *,
+    at: int,
+    kinds: Sequence[str] | None = None,
+    user_id: int | None = None,
+    guild_id: int | None = None,
+    subject_id: int | None = None,
+    reason: str = "cancelled",
+) -> int:
+    """Cancel pending rows matching every given filter (at least one owner filter)."""
+    clauses = ["state = 'pending'"]
+    params: list[Any] = [CANCELLED, reason, at]
+    for column, value in (("user_id", user_id), ("guild_id", guild_id), ("subject_id", subject_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if len(clauses) == 1:
+        raise ValueError("cancel needs a user, a server or a subject")
+    if kinds:
+        clauses.append(f"kind IN ({', '.join('?' for _ in kinds)})")
+        params.extend(kinds)
+    return await database.execute(
+        "UPDATE scheduled_jobs SET state = ?, outcome = ?, finished_at = ? "
+        f"WHERE {' AND '.join(clauses)}",
+        params,
+    )
+
+
+async def purge_finished(database: Database, *, before: int) -> int:
+    """Finished rows are kept a while for status and history, then removed."""
+    return await database.execute(
+        "DELETE FROM scheduled_jobs WHERE finished_at IS NOT NULL AND finished_at < ? "
+        "AND state IN ('done', 'failed', 'cancelled')",
+        (before,),
+    )
+
+
+async def count_by_state(database: Database) -> dict[str, int]:
+    rows = await database.fetch_all(
+        "SELECT state, COUNT(*) AS n FROM scheduled_jobs GROUP BY state"
+    )
+    return {row["state"]: row["n"] for row in rows}
