@@ -97,6 +97,11 @@ def prepare_database_path(raw: str | None) -> Path:
     """Resolve the database path and create its folder, or explain why that is impossible."""
     path = Path(raw) if raw else DEFAULT_DATABASE
     path = path.expanduser().resolve()
+    blocking_file = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking_file is not None:
+        raise ConfigError(
+            "NEXTROUND_DB", f"{blocking_file} is a file, not a folder; give a writable file path"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -59,9 +59,7 @@ async def test_rows_fire_at_their_instant(database: Database, clock: ManualClock
     scheduler.register("note", recorder)
     await scheduler.start()
     try:
-        first, second = await scheduler.schedule(
-            [NewJob("note", at(10)), NewJob("note", at(20))]
-        )
+        first, second = await scheduler.schedule([NewJob("note", at(10)), NewJob("note", at(20))])
         await scheduler.settle()
         assert recorder.ran == []
         clock.advance(9.999)
@@ -212,7 +210,9 @@ async def test_transient_errors_back_off_and_permanent_ones_fail(
         assert len(calls) == 3
         rows = {
             row["id"]: row
-            for row in await database.fetch_all("SELECT id, state, outcome, attempts FROM scheduled_jobs")
+            for row in await database.fetch_all(
+                "SELECT id, state, outcome, attempts FROM scheduled_jobs"
+            )
         }
         assert rows[flaky_id]["state"] == "done"
         assert rows[flaky_id]["attempts"] == 3
@@ -265,9 +265,7 @@ async def test_follow_on_rows_are_inserted_with_the_acknowledgement(
         await scheduler.settle()
         clock.advance(7 * 86_400)
         await scheduler.settle()
-        rows = await database.fetch_all(
-            "SELECT state, due_at FROM scheduled_jobs ORDER BY due_at"
-        )
+        rows = await database.fetch_all("SELECT state, due_at FROM scheduled_jobs ORDER BY due_at")
         assert [row["state"] for row in rows] == ["done", "done", "pending"]
         assert rows[2]["due_at"] == at(14 * 86_400)
     finally:
@@ -338,9 +336,7 @@ async def test_cancel_by_owner(database: Database, clock: ManualClock) -> None:
     assert await job_store.count_by_state(database) == {"cancelled": 3, "pending": 1}
 
 
-async def test_attempt_nonce_is_kept_across_retries(
-    database: Database, clock: ManualClock
-) -> None:
+async def test_attempt_nonce_is_kept_across_retries(database: Database, clock: ManualClock) -> None:
     nonces: list[str] = []
 
     async def sender(job: Job) -> None:

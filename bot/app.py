@@ -1,0 +1,44 @@
+"""Process lifecycle: open the database, run the bot, close everything on any way out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import discord
+
+from bot.client import NextRoundBot, apply_discord_endpoints
+from bot.clock import Clock, SystemClock
+from bot.config import ConfigError, Settings
+from bot.db import Database, DatabaseError
+
+log = logging.getLogger("nextround")
+
+
+async def run_bot(settings: Settings, clock: Clock | None = None) -> None:
+    """Run until Discord closes the connection, Ctrl-C or SIGTERM; the database is closed last."""
+    clock = clock or SystemClock()
+    apply_discord_endpoints(settings)
+    try:
+        database = await Database.open(settings.database_path, clock)
+    except DatabaseError as error:
+        raise ConfigError("NEXTROUND_DB", str(error)) from None
+    main_task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if main_task is not None:
+        # SIGTERM (systemd stop) takes the same orderly path as Ctrl-C.
+        loop.add_signal_handler(signal.SIGTERM, main_task.cancel)
+    try:
+        bot = NextRoundBot(settings, database, clock)
+        async with bot:
+            try:
+                await bot.start(settings.token)
+            except discord.LoginFailure:
+                raise ConfigError(
+                    "DISCORD_TOKEN", "Discord rejected this token; reset it in the Developer Portal"
+                ) from None
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        await database.close()
+        log.info("stopped; database closed")

@@ -1,0 +1,64 @@
+"""Buttons that survive restarts: state lives in the custom_id, nothing is kept per message.
+
+Subclasses set a `template` regex for their custom_id and implement `run`; errors take the
+same path as slash-command errors (a user error is one ephemeral sentence).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import discord
+
+from bot import templates
+from bot.client import report_interaction_error
+
+
+class OwnedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"^$"):
+    """A button only the person named in its custom_id may press."""
+
+    owner_group: ClassVar[str] = "user"
+
+    def __init__(
+        self,
+        custom_id: str,
+        *,
+        label: str,
+        style: discord.ButtonStyle,
+        owner_id: int,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(label=label, style=style, custom_id=custom_id, disabled=disabled)
+        )
+        self.owner_id = owner_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> OwnedButton:
+        return cls.from_match(match)
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> OwnedButton:
+        raise NotImplementedError
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(templates.NOT_YOUR_BUTTON, ephemeral=True)
+            return False
+        return True
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self.run(interaction)
+        except Exception as error:
+            await report_interaction_error(interaction, error, f"button {self.custom_id}")
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError

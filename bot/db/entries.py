@@ -1,0 +1,235 @@
+"""SQL for people and their entries."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from bot.db.connection import Database, Transaction
+from bot.entries import (
+    DAILY_LIMIT,
+    KEPT_LIMIT,
+    Entry,
+    EntryFields,
+    FeedbackStatus,
+    FeedbackTheme,
+    Stage,
+)
+from bot.errors import LimitReached
+
+DAY_MS = 86_400_000
+_COLUMNS = (
+    "id, user_id, number, guild_id, company, role, stage, rejected_on, interviewer, notes, "
+    "feedback_status, feedback_summary, feedback_theme, created_at, updated_at"
+)
+EDITABLE = ("company", "role", "stage", "rejected_on", "interviewer", "notes")
+
+
+def entry_from_row(row: sqlite3.Row) -> Entry:
+    return Entry(
+        id=row["id"],
+        user_id=row["user_id"],
+        number=row["number"],
+        guild_id=row["guild_id"],
+        company=row["company"],
+        role=row["role"],
+        stage=Stage(row["stage"]),
+        rejected_on=date.fromisoformat(row["rejected_on"]),
+        interviewer=row["interviewer"],
+        notes=row["notes"],
+        feedback_status=FeedbackStatus(row["feedback_status"]),
+        feedback_summary=row["feedback_summary"],
+        feedback_theme=FeedbackTheme(row["feedback_theme"]) if row["feedback_theme"] else None,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def ensure_person(tx: Transaction, user_id: int, now: int) -> None:
+    await tx.execute(
+        "INSERT INTO people (user_id, created_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
+        (user_id, now),
+    )
+
+
+async def person_timezone(database: Database, user_id: int) -> str | None:
+    value = await database.fetch_value("SELECT timezone FROM people WHERE user_id = ?", (user_id,))
+    return None if value is None else str(value)
+
+
+async def create_entry(
+    database: Database, user_id: int, guild_id: int | None, fields: EntryFields, now: int
+) -> Entry:
+    """Check the limits and insert, all in one transaction so two quick logs can't slip past."""
+    async with database.transaction() as tx:
+        recent = await tx.fetch_one(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM entries "
+            "WHERE user_id = ? AND created_at > ?",
+            (user_id, now - DAY_MS),
+        )
+        if recent is not None and recent["n"] >= DAILY_LIMIT:
+            raise LimitReached(
+                f"You've logged {DAILY_LIMIT} entries in the last 24 hours, the most at once; "
+                f"you can log the next one <t:{(recent['oldest'] + DAY_MS) // 1000}:R>."
+            )
+        kept = await tx.fetch_one("SELECT COUNT(*) AS n FROM entries WHERE user_id = ?", (user_id,))
+        if kept is not None and kept["n"] >= KEPT_LIMIT:
+            raise LimitReached(
+                f"You have {KEPT_LIMIT:,} entries, the most NextRound keeps; delete some "
+                "(or export and start fresh with /privacy) to log more."
+            )
+        await ensure_person(tx, user_id, now)
+        row = await tx.fetch_one(
+            "UPDATE people SET next_entry_number = next_entry_number + 1 WHERE user_id = ? "
+            "RETURNING next_entry_number - 1 AS number",
+            (user_id,),
+        )
+        assert row is not None
+        created = await tx.fetch_one(
+            "INSERT INTO entries (user_id, number, guild_id, company, role, stage, rejected_on, "
+            "interviewer, notes, created_at, updated_at) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+            (
+                user_id,
+                row["number"],
+                guild_id,
+                fields.company,
+                fields.role,
+                fields.stage.value,
+                fields.rejected_on.isoformat(),
+                fields.interviewer,
+                fields.notes,
+                now,
+                now,
+            ),
+        )
+    assert created is not None
+    return entry_from_row(created)
+
+
+async def get_entry(database: Database, user_id: int, number: int) -> Entry | None:
+    row = await database.fetch_one(
+        f"SELECT {_COLUMNS} FROM entries WHERE user_id = ? AND number = ?", (user_id, number)
+    )
+    return None if row is None else entry_from_row(row)
+
+
+async def get_entry_by_id(database: Database, entry_id: int) -> Entry | None:
+    row = await database.fetch_one(f"SELECT {_COLUMNS} FROM entries WHERE id = ?", (entry_id,))
+    return None if row is None else entry_from_row(row)
+
+
+async def count_entries(database: Database, user_id: int) -> int:
+    value = await database.fetch_value("SELECT COUNT(*) FROM entries WHERE user_id = ?", (user_id,))
+    return int(value or 0)
+
+
+async def list_entries(
+    database: Database, user_id: int, *, offset: int = 0, limit: int = -1
+) -> list[Entry]:
+    """Newest first (by logging order)."""
+    rows = await database.fetch_all(
+        f"SELECT {_COLUMNS} FROM entries WHERE user_id = ? ORDER BY number DESC LIMIT ? OFFSET ?",
+        (user_id, limit, offset),
+    )
+    return [entry_from_row(row) for row in rows]
+
+
+async def update_entry(
+    database: Database, user_id: int, number: int, changes: Mapping[str, Any], now: int
+) -> Entry | None:
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    row = await _write_returning(
+        database,
+        f"UPDATE entries SET {assignments}, updated_at = ? WHERE user_id = ? AND number = ? "
+        f"RETURNING {_COLUMNS}",
+        (*changes.values(), now, user_id, number),
+    )
+    return None if row is None else entry_from_row(row)
+
+
+async def set_feedback(
+    database: Database,
+    user_id: int,
+    number: int,
+    *,
+    status: FeedbackStatus,
+    summary: str | None,
+    theme: FeedbackTheme | None,
+    now: int,
+) -> Entry | None:
+    row = await _write_returning(
+        database,
+        "UPDATE entries SET feedback_status = ?, "
+        "feedback_summary = COALESCE(?, feedback_summary), "
+        "feedback_theme = COALESCE(?, feedback_theme), updated_at = ? "
+        f"WHERE user_id = ? AND number = ? RETURNING {_COLUMNS}",
+        (status.value, summary, theme.value if theme else None, now, user_id, number),
+    )
+    return None if row is None else entry_from_row(row)
+
+
+async def delete_entry(database: Database, user_id: int, number: int) -> Entry | None:
+    row = await _write_returning(
+        database,
+        f"DELETE FROM entries WHERE user_id = ? AND number = ? RETURNING {_COLUMNS}",
+        (user_id, number),
+    )
+    return None if row is None else entry_from_row(row)
+
+
+async def company_names(database: Database, user_id: int, typed: str, limit: int = 25) -> list[str]:
+    """The person's own companies: those starting with what was typed first, then containing it."""
+    typed = typed.strip().lower()
+    pattern = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await database.fetch_all(
+        "SELECT company, MAX(created_at) AS last FROM entries "
+        "WHERE user_id = ? AND lower(company) LIKE ? ESCAPE '\\' "
+        "GROUP BY lower(company) "
+        "ORDER BY lower(company) LIKE ? ESCAPE '\\' DESC, last DESC LIMIT ?",
+        (user_id, f"%{pattern}%", f"{pattern}%", limit),
+    )
+    return [row["company"] for row in rows]
+
+
+async def _write_returning(
+    database: Database, sql: str, params: tuple[Any, ...]
+) -> sqlite3.Row | None:
+    async with database.transaction() as tx:
+        return await tx.fetch_one(sql, params)
+
+
+async def person_rows(database: Database, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Everything stored about a person, table by table, for export."""
+    tables = {
+        "settings": "SELECT * FROM people WHERE user_id = ?",
+        "entries": "SELECT * FROM entries WHERE user_id = ? ORDER BY number",
+        "scheduled": "SELECT id, kind, due_at, payload, state, outcome, created_at, finished_at "
+        "FROM scheduled_jobs WHERE user_id = ? ORDER BY due_at, id",
+    }
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, sql in tables.items():
+        rows = await database.fetch_all(sql, (user_id,))
+        found[name] = [dict(row) for row in rows]
+    return found
+
+
+async def delete_person(database: Database, user_id: int) -> dict[str, int]:
+    """Delete every row of one person everywhere; returns how many rows of each kind went."""
+    async with database.transaction() as tx:
+        entries = await tx.execute("DELETE FROM entries WHERE user_id = ?", (user_id,))
+        entries_deleted = entries.rowcount
+        scheduled = await tx.execute("DELETE FROM scheduled_jobs WHERE user_id = ?", (user_id,))
+        scheduled_deleted = scheduled.rowcount
+        people = await tx.execute("DELETE FROM people WHERE user_id = ?", (user_id,))
+        settings_deleted = people.rowcount
+    return {
+        "entries": entries_deleted,
+        "scheduled": scheduled_deleted,
+        "settings": settings_deleted,
+    }

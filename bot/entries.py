@@ -1,0 +1,285 @@
+"""Rules for entries (logged rejections): validation, dates, numbering limits and stats.
+
+Pure functions, testable without Discord or a database; the cog only parses and renders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.errors import UserError
+
+COMPANY_MAX = 100
+ROLE_MAX = 100
+INTERVIEWER_MAX = 100
+NOTES_MAX = 1000
+FEEDBACK_SUMMARY_MAX = 500
+DAYS_AGO_MAX = 365
+EARLIEST_DATE = date(2000, 1, 1)
+DAILY_LIMIT = 30  # new entries per person per rolling 24 hours
+KEPT_LIMIT = 5000  # entries kept per person; the next is refused, nothing is evicted
+PAGE_SIZE = 10
+
+
+class Stage(StrEnum):
+    APPLICATION = "application"
+    SCREEN = "screen"
+    ASSESSMENT = "assessment"
+    INTERVIEW = "interview"
+    FINAL = "final"
+    OFFER = "offer"
+    OTHER = "other"
+
+
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.APPLICATION: "Application",
+    Stage.SCREEN: "Phone or recruiter screen",
+    Stage.ASSESSMENT: "Assessment or technical test",
+    Stage.INTERVIEW: "Interview",
+    Stage.FINAL: "Final round",
+    Stage.OFFER: "Offer stage",
+    Stage.OTHER: "Other",
+}
+
+
+class FeedbackStatus(StrEnum):
+    NOT_ASKED = "not_asked"
+    ASKED = "asked"
+    RECEIVED = "received"
+    DECLINED = "declined"
+    NO_REPLY = "no_reply"
+
+
+FEEDBACK_LABELS: dict[FeedbackStatus, str] = {
+    FeedbackStatus.NOT_ASKED: "Not asked yet",
+    FeedbackStatus.ASKED: "Asked",
+    FeedbackStatus.RECEIVED: "Received",
+    FeedbackStatus.DECLINED: "Declined to give",
+    FeedbackStatus.NO_REPLY: "No reply",
+}
+
+
+class FeedbackTheme(StrEnum):
+    EXPERIENCE = "experience"
+    EXPLAINING = "explaining"
+    TECHNICAL = "technical"
+    COMMUNICATION = "communication"
+    PRESENCE = "presence"
+    PREPARATION = "preparation"
+    FIT = "fit"
+    NONE_GIVEN = "none_given"
+    OTHER = "other"
+
+
+THEME_LABELS: dict[FeedbackTheme, str] = {
+    FeedbackTheme.EXPERIENCE: "Not enough experience",
+    FeedbackTheme.EXPLAINING: "Experience not explained well",
+    FeedbackTheme.TECHNICAL: "Technical skills",
+    FeedbackTheme.COMMUNICATION: "Communication",
+    FeedbackTheme.PRESENCE: "Presence and body language",
+    FeedbackTheme.PREPARATION: "Preparation",
+    FeedbackTheme.FIT: "Team or culture fit",
+    FeedbackTheme.NONE_GIVEN: "No reason given",
+    FeedbackTheme.OTHER: "Other",
+}
+
+# Statuses that mean the person asked for feedback at some point.
+ASKED_STATUSES = frozenset(
+    {
+        FeedbackStatus.ASKED,
+        FeedbackStatus.RECEIVED,
+        FeedbackStatus.DECLINED,
+        FeedbackStatus.NO_REPLY,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFields:
+    """Validated values for a new entry (or the changed values of an edit)."""
+
+    company: str
+    role: str | None
+    stage: Stage
+    rejected_on: date
+    interviewer: str | None
+    notes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    user_id: int
+    number: int
+    guild_id: int | None
+    company: str
+    role: str | None
+    stage: Stage
+    rejected_on: date
+    interviewer: str | None
+    notes: str | None
+    feedback_status: FeedbackStatus
+    feedback_summary: str | None
+    feedback_theme: FeedbackTheme | None
+    created_at: int  # UTC Unix ms
+    updated_at: int
+
+
+def clean_required(value: str, field: str, limit: int) -> str:
+    text = value.strip()
+    if not text:
+        raise UserError(f"Please give a {field}; it can't be empty.")
+    if len(text) > limit:
+        raise UserError(
+            f"The {field} is {len(text)} characters long; please keep it to {limit} or fewer."
+        )
+    return text
+
+
+def clean_optional(value: str | None, field: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) > limit:
+        raise UserError(
+            f"The {field} is {len(text)} characters long; please keep it to {limit} or fewer."
+        )
+    return text
+
+
+_DAYS_AGO = re.compile(r"^(\d{1,4})\s*days?\s+ago$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_entry_date(text: str | None, today: date) -> date:
+    """`YYYY-MM-DD`, `today`, `yesterday` or `N days ago` (1–365), relative to the person's day."""
+    if text is None or not text.strip():
+        return today
+    value = " ".join(text.strip().lower().split())
+    if value == "today":
+        return today
+    if value == "yesterday":
+        return today - timedelta(days=1)
+    if match := _DAYS_AGO.match(value):
+        days = int(match.group(1))
+        if not 1 <= days <= DAYS_AGO_MAX:
+            raise UserError(
+                f"Use between 1 and {DAYS_AGO_MAX} days ago, or a date like 2027-03-24."
+            )
+        return today - timedelta(days=days)
+    match = _ISO_DATE.match(value)
+    try:
+        if match is None:
+            raise ValueError(value)
+        parsed = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        raise UserError(
+            f"I couldn't read the date {text.strip()[:40]!r}. "
+            "Use YYYY-MM-DD, today, yesterday or a number of days ago (like 3 days ago)."
+        ) from None
+    if parsed > today:
+        raise UserError(f"The date {parsed.isoformat()} is in the future; use today or earlier.")
+    if parsed < EARLIEST_DATE:
+        raise UserError("Please use a date from 2000-01-01 onwards.")
+    return parsed
+
+
+def local_today(now: datetime, zone: ZoneInfo) -> date:
+    return now.astimezone(zone).date()
+
+
+def validate_new_entry(
+    *,
+    company: str,
+    role: str | None,
+    stage: str | None,
+    date_text: str | None,
+    interviewer: str | None,
+    notes: str | None,
+    today: date,
+) -> EntryFields:
+    return EntryFields(
+        company=clean_required(company, "company name", COMPANY_MAX),
+        role=clean_optional(role, "role", ROLE_MAX),
+        stage=parse_stage(stage) if stage else Stage.INTERVIEW,
+        rejected_on=parse_entry_date(date_text, today),
+        interviewer=clean_optional(interviewer, "interviewer name", INTERVIEWER_MAX),
+        notes=clean_optional(notes, "notes", NOTES_MAX),
+    )
+
+
+def parse_stage(value: str) -> Stage:
+    try:
+        return Stage(value)
+    except ValueError:
+        choices = ", ".join(stage.value for stage in Stage)
+        raise UserError(f"Unknown stage {value[:30]!r}; choose one of {choices}.") from None
+
+
+def page_count(total: int, page_size: int = PAGE_SIZE) -> int:
+    return max(1, -(-total // page_size))
+
+
+def check_page(page: int, total: int) -> None:
+    pages = page_count(total)
+    if not 1 <= page <= pages:
+        raise UserError(
+            f"There is no page {page}; your list has {pages} page{'s' if pages != 1 else ''}."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EntryStats:
+    total: int
+    by_stage: list[tuple[Stage, int]]
+    by_month: list[tuple[str, int]]  # ("2027-03", n), the last 12 months, oldest first
+    asked: int
+    received: int
+    top_themes: list[tuple[FeedbackTheme, int]]
+
+    @property
+    def asked_rate(self) -> float:
+        return self.asked / self.total if self.total else 0.0
+
+    @property
+    def received_rate(self) -> float:
+        """Of the entries where feedback was asked, how many got it."""
+        return self.received / self.asked if self.asked else 0.0
+
+
+def last_months(today: date, count: int = 12) -> list[str]:
+    months: list[str] = []
+    year, month = today.year, today.month
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return months[::-1]
+
+
+def compute_stats(entries: Sequence[Entry], today: date) -> EntryStats:
+    stages = Counter(entry.stage for entry in entries)
+    months = Counter(entry.rejected_on.strftime("%Y-%m") for entry in entries)
+    themes: Counter[FeedbackTheme] = Counter(
+        entry.feedback_theme
+        for entry in entries
+        if entry.feedback_theme is not None and entry.feedback_theme != FeedbackTheme.NONE_GIVEN
+    )
+    return EntryStats(
+        total=len(entries),
+        by_stage=[(stage, stages[stage]) for stage in Stage if stages[stage]],
+        by_month=[(month, months.get(month, 0)) for month in last_months(today)],
+        asked=sum(1 for entry in entries if entry.feedback_status in ASKED_STATUSES),
+        received=sum(1 for entry in entries if entry.feedback_status == FeedbackStatus.RECEIVED),
+        # Ties break by theme order so the same data always shows the same top 3.
+        top_themes=sorted(
+            themes.items(), key=lambda item: (-item[1], list(FeedbackTheme).index(item[0]))
+        )[:3],
+    )

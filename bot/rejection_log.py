@@ -1,0 +1,322 @@
+"""The rejection log: what the /rejection and /privacy commands ask of the core.
+
+Other features (follow-ups) subscribe to its events instead of the log knowing about them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.db import entries as entry_store
+from bot.db.connection import now_ms
+from bot.entries import (
+    COMPANY_MAX,
+    FEEDBACK_SUMMARY_MAX,
+    INTERVIEWER_MAX,
+    NOTES_MAX,
+    PAGE_SIZE,
+    ROLE_MAX,
+    Entry,
+    EntryStats,
+    FeedbackStatus,
+    FeedbackTheme,
+    check_page,
+    clean_optional,
+    clean_required,
+    compute_stats,
+    local_today,
+    parse_entry_date,
+    parse_stage,
+    validate_new_entry,
+)
+from bot.errors import NotFound, UserError
+
+log = logging.getLogger("nextround.entries")
+
+UTC_ZONE = ZoneInfo("UTC")
+
+EntryListener = Callable[[Entry], Awaitable[None]]
+EXPORT_JSON = "nextround-export.json"
+EXPORT_CSV = "nextround-export.csv"
+EXPORT_ZIP = "nextround-export.zip"
+CSV_COLUMNS = (
+    "number",
+    "company",
+    "role",
+    "stage",
+    "rejected_on",
+    "interviewer",
+    "notes",
+    "feedback_status",
+    "feedback_summary",
+    "feedback_theme",
+    "logged_at",
+    "updated_at",
+)
+
+
+def not_found(number: int) -> NotFound:
+    # The same sentence whether the number does not exist or belongs to someone else.
+    return NotFound(f"You have no entry #{number}. /rejection list shows your entries.")
+
+
+def iso_from_ms(value: int | None) -> str | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value / 1000, UTC).isoformat(timespec="seconds")
+
+
+@dataclass(slots=True)
+class EntryEvents:
+    """Hooks for features that react to entries (follow-ups plan and cancel their DMs)."""
+
+    logged: list[EntryListener] = field(default_factory=list)
+    changed: list[EntryListener] = field(default_factory=list)
+    deleted: list[EntryListener] = field(default_factory=list)
+    feedback_changed: list[EntryListener] = field(default_factory=list)
+    person_deleted: list[Callable[[int], Awaitable[dict[str, int]]]] = field(default_factory=list)
+
+    @staticmethod
+    async def emit(listeners: list[EntryListener], entry: Entry) -> None:
+        for listener in listeners:
+            try:
+                await listener(entry)
+            except Exception:
+                # The entry itself is saved; a listener failing must not undo that for the user.
+                log.exception("entry listener %r failed for entry %d", listener, entry.id)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFiles:
+    files: list[tuple[str, bytes]]
+    total_bytes: int
+
+
+class RejectionLog:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.database = database
+        self.clock = clock
+        self.events = EntryEvents()
+
+    async def zone_for(self, user_id: int) -> ZoneInfo:
+        name = await entry_store.person_timezone(self.database, user_id)
+        if not name:
+            return UTC_ZONE
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return UTC_ZONE
+
+    async def today_for(self, user_id: int) -> date:
+        return local_today(self.clock.now(), await self.zone_for(user_id))
+
+    async def log_entry(
+        self,
+        user_id: int,
+        guild_id: int | None,
+        *,
+        company: str,
+        role: str | None = None,
+        stage: str | None = None,
+        date_text: str | None = None,
+        interviewer: str | None = None,
+        notes: str | None = None,
+    ) -> Entry:
+        fields = validate_new_entry(
+            company=company,
+            role=role,
+            stage=stage,
+            date_text=date_text,
+            interviewer=interviewer,
+            notes=notes,
+            today=await self.today_for(user_id),
+        )
+        entry = await entry_store.create_entry(
+            self.database, user_id, guild_id, fields, now_ms(self.clock)
+        )
+        await self.events.emit(self.events.logged, entry)
+        return entry
+
+    async def get(self, user_id: int, number: int) -> Entry:
+        entry = await entry_store.get_entry(self.database, user_id, number)
+        if entry is None:
+            raise not_found(number)
+        return entry
+
+    async def page(self, user_id: int, page: int) -> tuple[list[Entry], int, int]:
+        """One page of entries, newest first, with the page count and the total."""
+        total = await entry_store.count_entries(self.database, user_id)
+        if total == 0:
+            return [], 1, 0
+        check_page(page, total)
+        entries = await entry_store.list_entries(
+            self.database, user_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+        return entries, -(-total // PAGE_SIZE), total
+
+    async def edit(
+        self,
+        user_id: int,
+        number: int,
+        *,
+        company: str | None = None,
+        role: str | None = None,
+        stage: str | None = None,
+        date_text: str | None = None,
+        interviewer: str | None = None,
+        notes: str | None = None,
+    ) -> Entry:
+        changes: dict[str, Any] = {}
+        if company is not None:
+            changes["company"] = clean_required(company, "company name", COMPANY_MAX)
+        if role is not None:
+            changes["role"] = clean_optional(role, "role", ROLE_MAX)
+        if stage is not None:
+            changes["stage"] = parse_stage(stage).value
+        if date_text is not None:
+            changes["rejected_on"] = parse_entry_date(
+                date_text, await self.today_for(user_id)
+            ).isoformat()
+        if interviewer is not None:
+            changes["interviewer"] = clean_optional(
+                interviewer, "interviewer name", INTERVIEWER_MAX
+            )
+        if notes is not None:
+            changes["notes"] = clean_optional(notes, "notes", NOTES_MAX)
+        if not changes:
+            raise UserError(
+                "Tell me what to change: add at least one option, like company or notes."
+            )
+        entry = await entry_store.update_entry(
+            self.database, user_id, number, changes, now_ms(self.clock)
+        )
+        if entry is None:
+            raise not_found(number)
+        await self.events.emit(self.events.changed, entry)
+        return entry
+
+    async def delete(self, user_id: int, number: int) -> Entry:
+        entry = await entry_store.delete_entry(self.database, user_id, number)
+        if entry is None:
+            raise not_found(number)
+        await self.events.emit(self.events.deleted, entry)
+        return entry
+
+    async def set_feedback(
+        self,
+        user_id: int,
+        number: int,
+        status: str,
+        summary: str | None = None,
+        theme: str | None = None,
+    ) -> Entry:
+        try:
+            parsed_status = FeedbackStatus(status)
+            parsed_theme = FeedbackTheme(theme) if theme else None
+        except ValueError:
+            raise UserError("Please pick the status and theme from the lists offered.") from None
+        cleaned_summary = clean_optional(summary, "feedback summary", FEEDBACK_SUMMARY_MAX)
+        entry = await entry_store.set_feedback(
+            self.database,
+            user_id,
+            number,
+            status=parsed_status,
+            summary=cleaned_summary,
+            theme=parsed_theme,
+            now=now_ms(self.clock),
+        )
+        if entry is None:
+            raise not_found(number)
+        await self.events.emit(self.events.feedback_changed, entry)
+        return entry
+
+    async def stats(self, user_id: int) -> EntryStats:
+        entries = await entry_store.list_entries(self.database, user_id)
+        return compute_stats(entries, await self.today_for(user_id))
+
+    async def company_suggestions(self, user_id: int, typed: str) -> list[str]:
+        return await entry_store.company_names(self.database, user_id, typed)
+
+    async def export(self, user_id: int) -> tuple[bytes, bytes]:
+        """All of a person's data as (JSON, CSV) bytes, UTF-8 and not ASCII-escaped."""
+        tables = await entry_store.person_rows(self.database, user_id)
+        entries = await entry_store.list_entries(self.database, user_id)
+        entries.reverse()  # oldest first reads naturally in a file
+        document: dict[str, Any] = {
+            "format": "nextround-export",
+            "version": 1,
+            "user_id": str(user_id),
+            "exported_at": iso_from_ms(now_ms(self.clock)),
+            "settings": [
+                {key: value for key, value in row.items() if key != "user_id"}
+                for row in tables["settings"]
+            ],
+            "entries": [entry_document(entry) for entry in entries],
+            "scheduled": [
+                {
+                    **row,
+                    "payload": json.loads(row["payload"]),
+                    "due_at": iso_from_ms(row["due_at"]),
+                    "created_at": iso_from_ms(row["created_at"]),
+                    "finished_at": iso_from_ms(row["finished_at"]),
+                }
+                for row in tables["scheduled"]
+            ],
+        }
+        json_bytes = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for item in document["entries"]:
+            writer.writerow({column: item.get(column) for column in CSV_COLUMNS})
+        return json_bytes, buffer.getvalue().encode("utf-8")
+
+    async def delete_everything(self, user_id: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for listener in self.events.person_deleted:
+            counts.update(await listener(user_id))
+        counts.update(await entry_store.delete_person(self.database, user_id))
+        return counts
+
+
+def entry_document(entry: Entry) -> dict[str, Any]:
+    data = asdict(entry)
+    data.pop("id")
+    data.pop("user_id")
+    return {
+        **data,
+        "guild_id": str(entry.guild_id) if entry.guild_id else None,
+        "stage": entry.stage.value,
+        "rejected_on": entry.rejected_on.isoformat(),
+        "feedback_status": entry.feedback_status.value,
+        "feedback_theme": entry.feedback_theme.value if entry.feedback_theme else None,
+        "logged_at": iso_from_ms(data.pop("created_at")),
+        "updated_at": iso_from_ms(entry.updated_at),
+    }
+
+
+def package_export(
+    json_bytes: bytes, csv_bytes: bytes, upload_limit: int
+) -> list[tuple[str, bytes]]:
+    """The two files, or one zip when they are too large together, or nothing if still too large."""
+    if len(json_bytes) + len(csv_bytes) <= upload_limit:
+        return [(EXPORT_JSON, json_bytes), (EXPORT_CSV, csv_bytes)]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr(EXPORT_JSON, json_bytes)
+        archive.writestr(EXPORT_CSV, csv_bytes)
+    packed = buffer.getvalue()
+    if len(packed) <= upload_limit:
+        return [(EXPORT_ZIP, packed)]
+    return []

@@ -1,0 +1,266 @@
+"""/rejection: log a rejection privately, then list, view, edit, delete, add feedback, see stats."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.ext import commands
+
+from bot import templates
+from bot.client import NextRoundBot
+from bot.components import OwnedButton
+from bot.embeds import entry_embed, list_embed, stats_embed
+from bot.entries import (
+    FEEDBACK_LABELS,
+    STAGE_LABELS,
+    THEME_LABELS,
+    Entry,
+    FeedbackStatus,
+    FeedbackTheme,
+    Stage,
+)
+from bot.text import safe
+
+STAGE_CHOICES = [Choice(name=label, value=stage.value) for stage, label in STAGE_LABELS.items()]
+STATUS_CHOICES = [
+    Choice(name=FEEDBACK_LABELS[status], value=status.value)
+    for status in FeedbackStatus
+    if status != FeedbackStatus.NOT_ASKED
+]
+THEME_CHOICES = [Choice(name=label, value=theme.value) for theme, label in THEME_LABELS.items()]
+ENTRY_OPTION_DESCRIPTIONS = {
+    "company": "The company (up to 100 characters)",
+    "role": "The role you applied for (up to 100 characters)",
+    "stage": "How far you got",
+    "date": "YYYY-MM-DD, today, yesterday or '3 days ago' (default today)",
+    "interviewer": "Who interviewed you, for the thank-you note (up to 100 characters)",
+    "notes": "Anything worth remembering (up to 1,000 characters)",
+}
+
+
+def log_reply(bot: NextRoundBot, entry: Entry, next_steps: str) -> discord.Embed:
+    acknowledgement = templates.LOGGED_ACKS[(entry.number - 1) % len(templates.LOGGED_ACKS)]
+    embed = entry_embed(entry, description=acknowledgement.format(company=safe(entry.company, 60)))
+    embed.add_field(name=templates.ENTRY_FIELD_NEXT, value=next_steps, inline=False)
+    return embed
+
+
+class ListPageButton(OwnedButton, template=r"^nr:list:(?P<user>\d+):(?P<page>\d+):(?P<dir>[pn])$"):
+    """Previous/Next on /rejection list; the page to show is in the custom_id."""
+
+    def __init__(self, owner_id: int, page: int, direction: str, *, disabled: bool = False) -> None:
+        super().__init__(
+            f"nr:list:{owner_id}:{page}:{direction}",
+            label=templates.PREVIOUS if direction == "p" else templates.NEXT,
+            style=discord.ButtonStyle.secondary,
+            owner_id=owner_id,
+            disabled=disabled,
+        )
+        self.page = page
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> ListPageButton:
+        return cls(int(match["user"]), int(match["page"]), match["dir"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: NextRoundBot = interaction.client
+        embed, view = await render_list(bot, self.owner_id, self.page)
+        await interaction.response.edit_message(embed=embed, view=view)
+
+
+async def render_list(
+    bot: NextRoundBot, user_id: int, page: int
+) -> tuple[discord.Embed, discord.ui.View]:
+    entries, pages, total = await bot.rejection_log.page(user_id, page)
+    view = discord.ui.View(timeout=None)
+    if pages > 1:
+        view.add_item(ListPageButton(user_id, page - 1, "p", disabled=page <= 1))
+        view.add_item(ListPageButton(user_id, page + 1, "n", disabled=page >= pages))
+    return list_embed(entries, page, pages, total), view
+
+
+class DeleteEntryButton(
+    OwnedButton, template=r"^nr:entry-delete:(?P<user>\d+):(?P<number>\d+):(?P<choice>yes|no)$"
+):
+    def __init__(self, owner_id: int, number: int, choice: str) -> None:
+        super().__init__(
+            f"nr:entry-delete:{owner_id}:{number}:{choice}",
+            label=templates.DELETE_YES if choice == "yes" else templates.DELETE_NO,
+            style=discord.ButtonStyle.danger if choice == "yes" else discord.ButtonStyle.secondary,
+            owner_id=owner_id,
+        )
+        self.number = number
+        self.choice = choice
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> DeleteEntryButton:
+        return cls(int(match["user"]), int(match["number"]), match["choice"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: NextRoundBot = interaction.client
+        if self.choice == "no":
+            content = templates.DELETE_KEPT.format(number=self.number)
+        else:
+            entry = await bot.rejection_log.delete(self.owner_id, self.number)
+            content = templates.DELETED.format(
+                number=entry.number, company=safe(entry.company, 100)
+            )
+        await interaction.response.edit_message(content=content, embed=None, view=None)
+
+
+@app_commands.allowed_installs(guilds=True, users=True)
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+class Rejections(commands.GroupCog, group_name="rejection"):
+    """Log rejections privately and learn from them."""
+
+    def __init__(self, bot: NextRoundBot) -> None:
+        self.bot = bot
+        self.log = bot.rejection_log
+        super().__init__()
+
+    @app_commands.command(name="log")
+    @app_commands.describe(**ENTRY_OPTION_DESCRIPTIONS)
+    @app_commands.choices(stage=STAGE_CHOICES)
+    async def log_command(
+        self,
+        interaction: discord.Interaction[NextRoundBot],
+        company: str,
+        role: str | None = None,
+        stage: str | None = None,
+        date: str | None = None,
+        interviewer: str | None = None,
+        notes: str | None = None,
+    ) -> None:
+        """Log a rejection privately: only you will see it."""
+        entry = await self.log.log_entry(
+            interaction.user.id,
+            interaction.guild_id,
+            company=company,
+            role=role,
+            stage=stage,
+            date_text=date,
+            interviewer=interviewer,
+            notes=notes,
+        )
+        next_steps = await self.bot.next_steps_for(entry)
+        await interaction.response.send_message(
+            embed=log_reply(self.bot, entry, next_steps), ephemeral=True
+        )
+
+    @log_command.autocomplete("company")
+    async def company_autocomplete(
+        self, interaction: discord.Interaction[NextRoundBot], current: str
+    ) -> list[Choice[str]]:
+        names = await self.log.company_suggestions(interaction.user.id, current)
+        return [Choice(name=name[:100], value=name[:100]) for name in names]
+
+    @app_commands.command(name="list")
+    @app_commands.describe(page="Page number (10 entries per page, newest first)")
+    async def list_command(
+        self, interaction: discord.Interaction[NextRoundBot], page: int = 1
+    ) -> None:
+        """See your logged rejections, newest first."""
+        embed, view = await render_list(self.bot, interaction.user.id, page)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+    @app_commands.command(name="view")
+    @app_commands.describe(number="The entry number, as shown in /rejection list")
+    async def view_command(
+        self, interaction: discord.Interaction[NextRoundBot], number: int
+    ) -> None:
+        """Show one of your entries in full."""
+        entry = await self.log.get(interaction.user.id, number)
+        await interaction.response.send_message(embed=entry_embed(entry), ephemeral=True)
+
+    @app_commands.command(name="edit")
+    @app_commands.describe(
+        number="The entry number, as shown in /rejection list", **ENTRY_OPTION_DESCRIPTIONS
+    )
+    @app_commands.choices(stage=STAGE_CHOICES)
+    async def edit_command(
+        self,
+        interaction: discord.Interaction[NextRoundBot],
+        number: int,
+        company: str | None = None,
+        role: str | None = None,
+        stage: str | None = None,
+        date: str | None = None,
+        interviewer: str | None = None,
+        notes: str | None = None,
+    ) -> None:
+        """Change details of one of your entries."""
+        entry = await self.log.edit(
+            interaction.user.id,
+            number,
+            company=company,
+            role=role,
+            stage=stage,
+            date_text=date,
+            interviewer=interviewer,
+            notes=notes,
+        )
+        await interaction.response.send_message(
+            content=templates.EDITED.format(number=entry.number),
+            embed=entry_embed(entry),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="delete")
+    @app_commands.describe(number="The entry number, as shown in /rejection list")
+    async def delete_command(
+        self, interaction: discord.Interaction[NextRoundBot], number: int
+    ) -> None:
+        """Delete one of your entries (asks to confirm)."""
+        entry = await self.log.get(interaction.user.id, number)
+        view = discord.ui.View(timeout=None)
+        view.add_item(DeleteEntryButton(interaction.user.id, entry.number, "yes"))
+        view.add_item(DeleteEntryButton(interaction.user.id, entry.number, "no"))
+        await interaction.response.send_message(
+            templates.DELETE_CONFIRM.format(number=entry.number, company=safe(entry.company, 100)),
+            view=view,
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="feedback")
+    @app_commands.describe(
+        number="The entry number, as shown in /rejection list",
+        status="Where the feedback stands",
+        summary="What they said, in a few words (up to 500 characters)",
+        theme="The main theme of the feedback",
+    )
+    @app_commands.choices(status=STATUS_CHOICES, theme=THEME_CHOICES)
+    async def feedback_command(
+        self,
+        interaction: discord.Interaction[NextRoundBot],
+        number: int,
+        status: str,
+        summary: str | None = None,
+        theme: str | None = None,
+    ) -> None:
+        """Record the feedback you asked for or received."""
+        entry = await self.log.set_feedback(interaction.user.id, number, status, summary, theme)
+        await interaction.response.send_message(
+            content=templates.FEEDBACK_SAVED.format(
+                number=entry.number, status=FEEDBACK_LABELS[entry.feedback_status].lower()
+            ),
+            embed=entry_embed(entry),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="stats")
+    async def stats_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """Your totals: by stage, by month, feedback asked and received."""
+        stats = await self.log.stats(interaction.user.id)
+        await interaction.response.send_message(embed=stats_embed(stats), ephemeral=True)
+
+
+async def setup(bot: NextRoundBot) -> None:
+    bot.add_dynamic_items(ListPageButton, DeleteEntryButton)
+    await bot.add_cog(Rejections(bot))
+
+
+__all__ = ["FeedbackStatus", "FeedbackTheme", "Rejections", "Stage"]

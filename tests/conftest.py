@@ -1,0 +1,136 @@
+"""Fixtures: a Discord emulator on 127.0.0.1 and the real bot connected to it.
+
+The bot runs with its real HTTP client, gateway client, command tree and scheduler; only the
+clock is injected (a `ManualClock` the test moves forward).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client import NextRoundBot, apply_discord_endpoints
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.db import Database
+from tests.emulator import DiscordEmulator
+
+TOKEN = "test-token"
+# Wed 2027-03-24 14:00:00 UTC: a weekday afternoon, far from DST changes in Europe and the US.
+START = 1_806_501_600.0
+MANAGE_GUILD = 1 << 5
+
+
+@dataclass
+class World:
+    """The emulated server: one guild with a text channel, a few people."""
+
+    emulator: DiscordEmulator
+    guild_id: int
+    channel_id: int
+    alice: int
+    bob: int
+    admin: int
+
+
+@dataclass
+class RunningBot:
+    bot: NextRoundBot
+    database: Database
+    task: asyncio.Task[None]
+    settings: Settings
+    clock: ManualClock
+    _closed: bool = field(default=False)
+
+    async def stop(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.bot.close()
+        await asyncio.wait_for(self.task, 10)
+        await self.database.close()
+
+
+BotFactory = Callable[..., Awaitable[RunningBot]]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    emulator = DiscordEmulator(token=TOKEN, heartbeat_interval_ms=30_000)
+    await emulator.start()
+    alice = emulator.add_user("alice")
+    bob = emulator.add_user("bob")
+    admin = emulator.add_user("admin")
+    guild_id = emulator.add_guild("Job Seekers", owner_id=admin)
+    channel_id = emulator.add_text_channel(guild_id, "general")
+    for user_id in (alice, bob):
+        emulator.add_member(guild_id, user_id)
+    emulator.add_member(guild_id, admin, permissions=MANAGE_GUILD)
+    try:
+        yield World(emulator, guild_id, channel_id, alice, bob, admin)
+    finally:
+        await emulator.close()
+
+
+def settings_for(emulator: DiscordEmulator, database_path: Path, **overrides: Any) -> Settings:
+    settings = Settings(
+        token=TOKEN,
+        database_path=database_path,
+        dev_guild_id=None,
+        log_level="INFO",
+        api_base_url=emulator.api_base,
+        gateway_url=emulator.gateway_url,
+        max_sleep_seconds=30.0,
+        send_rate_per_second=45.0,
+        force_sync=False,
+    )
+    return replace(settings, **overrides)
+
+
+@pytest.fixture
+async def start_bot(world: World, clock: ManualClock, tmp_path: Path) -> AsyncIterator[BotFactory]:
+    """Start the real bot against the emulator; call again after `stop()` to restart it."""
+    running: list[RunningBot] = []
+
+    async def start(**overrides: Any) -> RunningBot:
+        settings = settings_for(world.emulator, tmp_path / "nextround.sqlite3", **overrides)
+        apply_discord_endpoints(settings)
+        database = await Database.open(settings.database_path, clock)
+        bot = NextRoundBot(settings, database, clock, guild_ready_timeout=0.05)
+        task = asyncio.create_task(bot.start(settings.token))
+        ready = asyncio.create_task(bot.wait_until_ready())
+        done, _ = await asyncio.wait({task, ready}, timeout=10, return_when="FIRST_COMPLETED")
+        if ready not in done:
+            ready.cancel()
+            if task in done:
+                task.result()  # re-raise why the bot stopped
+            raise TimeoutError("the bot did not become ready")
+        handle = RunningBot(bot, database, task, settings, clock)
+        running.append(handle)
+        return handle
+
+    yield start
+    for handle in running:
+        await handle.stop()
+
+
+@pytest.fixture
+async def running(start_bot: BotFactory) -> RunningBot:
+    return await start_bot()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_discord_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="nextround")
+    caplog.set_level(logging.WARNING, logger="discord")

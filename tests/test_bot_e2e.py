@@ -1,0 +1,126 @@
+"""The real bot against the emulator: startup, command sync, /help, resilience, errors."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.client import EXTENSIONS
+from bot.templates import APOLOGY
+from tests.conftest import BotFactory, RunningBot, World
+
+pytestmark = pytest.mark.timeout(30)
+
+EPHEMERAL = 1 << 6
+
+
+def command_names(commands: list[dict]) -> set[str]:  # type: ignore[type-arg]
+    return {command["name"] for command in commands}
+
+
+async def test_startup_syncs_global_commands_once(world: World, start_bot: BotFactory) -> None:
+    emulator = world.emulator
+    first = await start_bot()
+    assert first.bot.loaded_extensions == list(EXTENSIONS)
+    assert emulator.sync_count() == 1
+    assert {"help", "rejection", "privacy"} <= command_names(emulator.commands())
+    # No privileged intents: presence (1<<8), members (1<<1), message content (1<<15).
+    intents = emulator.identify_payloads[-1]["d"]["intents"]
+    assert intents & ((1 << 8) | (1 << 1) | (1 << 15)) == 0
+
+    await first.stop()
+    second = await start_bot()
+    assert second.bot.is_ready()
+    assert emulator.sync_count() == 1, "an unchanged tree must not be synced globally again"
+    await second.stop()
+
+    forced = await start_bot(force_sync=True)
+    assert forced.bot.is_ready()
+    assert emulator.sync_count() == 2
+
+
+async def test_dev_guild_gets_a_copy_each_start(world: World, start_bot: BotFactory) -> None:
+    emulator = world.emulator
+    handle = await start_bot(dev_guild_id=world.guild_id)
+    assert emulator.sync_count(world.guild_id) == 1
+    assert command_names(emulator.commands(world.guild_id)) == command_names(emulator.commands())
+    await handle.stop()
+    await start_bot(dev_guild_id=world.guild_id)
+    assert emulator.sync_count(world.guild_id) == 2
+    assert emulator.sync_count() == 1
+
+
+async def test_personal_commands_work_everywhere_and_tips_only_in_servers(
+    world: World, running: RunningBot
+) -> None:
+    synced = {command["name"]: command for command in world.emulator.commands()}
+    for name in ("help", "rejection", "privacy"):
+        assert sorted(synced[name]["integration_types"]) == [0, 1]
+        assert sorted(synced[name]["contexts"]) == [0, 1, 2]
+
+
+async def test_help_in_a_server_is_ephemeral(world: World, running: RunningBot) -> None:
+    interaction = await world.emulator.invoke(
+        world.alice, "help", {}, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    response = await interaction.wait_response()
+    assert response["data"]["flags"] & EPHEMERAL
+    description = response["data"]["embeds"][0]["description"]
+    assert "/rejection log" in description
+    assert "/privacy export" in description
+    lines = [line for line in description.splitlines() if line.startswith("`/")]
+    assert len(lines) == len(set(lines))
+
+
+async def test_help_in_a_dm_is_ephemeral(world: World, running: RunningBot) -> None:
+    interaction = await world.emulator.invoke(world.alice, "help", {})
+    response = await interaction.wait_response()
+    assert response["data"]["flags"] & EPHEMERAL
+    description = response["data"]["embeds"][0]["description"]
+    assert "/rejection log" in description
+    assert "/tips" not in description
+
+
+async def test_a_429_is_waited_out_and_retried(world: World, running: RunningBot) -> None:
+    emulator = world.emulator
+    emulator.fault("POST", r"^/interactions/", status=429, retry_after=0.3, times=1)
+    interaction = await emulator.invoke(
+        world.alice, "help", {}, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    response = await interaction.wait_response(timeout=5)
+    assert response["type"] == 4
+    attempts = emulator.requests_matching("POST", r"^/interactions/")
+    assert [request.status for request in attempts][-2:] == [429, 200]
+
+
+async def test_gateway_reconnect_resumes(world: World, running: RunningBot) -> None:
+    emulator = world.emulator
+    identifies = emulator.identify_count
+    await emulator.gateway_reconnect()
+    assert emulator.resume_count == 1
+    assert emulator.identify_count == identifies
+    interaction = await emulator.invoke(world.alice, "help", {})
+    assert (await interaction.wait_response())["type"] == 4
+
+
+async def test_unhandled_error_gives_an_apology_and_a_log_line(
+    world: World, running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(user_id: int) -> None:
+        raise RuntimeError("database on fire")
+
+    running.bot.rejection_log.stats = broken  # type: ignore[method-assign,assignment]
+    with caplog.at_level(logging.ERROR, logger="nextround"):
+        interaction = await world.emulator.invoke(world.alice, "rejection stats", {})
+        response = await interaction.wait_response()
+    assert response["data"]["content"] == APOLOGY
+    assert response["data"]["flags"] & EPHEMERAL
+    records = [
+        record
+        for record in caplog.records
+        if "unhandled error in /rejection stats" in record.getMessage()
+    ]
+    assert len(records) == 1
+    assert records[0].exc_info is not None
+    assert "database on fire" in str(records[0].exc_info[1])
