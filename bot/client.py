@@ -18,7 +18,10 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import Database, sync_state
 from bot.entries import Entry
-from bot.errors import UserError
+from bot.followups import STEPS as FOLLOW_UP_STEPS
+from bot.followups import FollowUps
+from bot.followups import kind_of as follow_up_kind
+from bot.interaction_errors import report_interaction_error
 from bot.ratelimit import TokenBucket
 from bot.rejection_log import RejectionLog
 from bot.scheduler import Scheduler
@@ -26,58 +29,18 @@ from bot.scheduler import Scheduler
 log = logging.getLogger("nextround.bot")
 
 # Loaded in this order; listed explicitly so a stray file never becomes a feature.
-EXTENSIONS: tuple[str, ...] = ("cogs.meta", "cogs.rejections", "cogs.privacy")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.meta",
+    "cogs.rejections",
+    "cogs.followups",
+    "cogs.privacy",
+)
 
 
 def apply_discord_endpoints(settings: Settings) -> None:
     """Point discord.py at Discord, a REST proxy or an emulator (process-wide by design)."""
     discord.http.Route.BASE = settings.api_base_url
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
-
-
-async def send_ephemeral(interaction: discord.Interaction[Any], message: str) -> None:
-    """Reply privately, as a follow-up when the interaction was already answered."""
-    if interaction.response.is_done():
-        await interaction.followup.send(message, ephemeral=True)
-    else:
-        await interaction.response.send_message(message, ephemeral=True)
-
-
-async def report_interaction_error(
-    interaction: discord.Interaction[Any], error: BaseException, where: str
-) -> None:
-    """User errors become their sentence; anything else is logged and gets an apology."""
-    original: BaseException = error
-    if isinstance(original, app_commands.CommandInvokeError):
-        original = original.original
-    if isinstance(original, app_commands.TransformerError) and original.__cause__ is not None:
-        original = original.__cause__
-    if isinstance(original, UserError):
-        message = original.message
-    elif isinstance(original, app_commands.MissingPermissions):
-        message = templates.MISSING_PERMISSIONS.format(
-            permissions=templates.permission_names(original.missing_permissions)
-        )
-    elif isinstance(original, app_commands.NoPrivateMessage):
-        message = templates.GUILD_ONLY
-    elif isinstance(original, app_commands.CommandOnCooldown):
-        message = templates.COOLDOWN.format(seconds=original.retry_after)
-    elif isinstance(original, app_commands.CheckFailure):
-        message = templates.CHECK_FAILED
-    else:
-        log.error(
-            "unhandled error in %s (user=%s guild=%s channel=%s)",
-            where,
-            interaction.user.id,
-            interaction.guild_id,
-            interaction.channel_id,
-            exc_info=original,
-        )
-        message = templates.APOLOGY
-    try:
-        await send_ephemeral(interaction, message)
-    except discord.HTTPException:
-        log.warning("could not tell user %s about an error in %s", interaction.user.id, where)
 
 
 class NextRoundTree(app_commands.CommandTree["NextRoundBot"]):
@@ -125,7 +88,21 @@ class NextRoundBot(commands.Bot):
         self.send_limiter = TokenBucket(settings.send_rate_per_second, clock)
         self.rejection_log = RejectionLog(database, clock)
         self.next_step_providers: list[Callable[[Entry], Awaitable[str]]] = []
+        self.follow_ups = FollowUps(database, clock, self.scheduler, self.send_limiter)
+        self._wire_follow_ups()
         self.loaded_extensions: list[str] = []
+
+    def _wire_follow_ups(self) -> None:
+        follow_ups = self.follow_ups
+        follow_ups.client = self
+        for step in FOLLOW_UP_STEPS:
+            self.scheduler.register(follow_up_kind(step), follow_ups.deliver)
+        events = self.rejection_log.events
+        self.rejection_log.planner = follow_ups.prepare_plan
+        events.logged.append(follow_ups.on_entry_logged)
+        events.deleted.append(follow_ups.on_entry_deleted)
+        events.feedback_changed.append(follow_ups.on_feedback_changed)
+        self.next_step_providers.append(follow_ups.next_steps)
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:

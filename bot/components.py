@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import discord
 
 from bot import templates
-from bot.client import report_interaction_error
+from bot.interaction_errors import report_interaction_error
 
 
 class OwnedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"^$"):

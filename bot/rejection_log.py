@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.db import entries as entry_store
 from bot.db.connection import now_ms
+from bot.db.jobs import NewJob
 from bot.entries import (
     COMPANY_MAX,
     FEEDBACK_SUMMARY_MAX,
@@ -108,6 +109,9 @@ class RejectionLog:
         self.database = database
         self.clock = clock
         self.events = EntryEvents()
+        # Plans timeline rows for a new entry, inserted in the entry's own transaction so an
+        # entry never exists without its follow-ups (set by the follow-up feature).
+        self.planner: Callable[[int], Awaitable[Callable[[Entry], list[NewJob]]]] | None = None
 
     async def zone_for(self, user_id: int) -> ZoneInfo:
         name = await entry_store.person_timezone(self.database, user_id)
@@ -142,8 +146,9 @@ class RejectionLog:
             notes=notes,
             today=await self.today_for(user_id),
         )
+        plan = await self.planner(user_id) if self.planner else None
         entry = await entry_store.create_entry(
-            self.database, user_id, guild_id, fields, now_ms(self.clock)
+            self.database, user_id, guild_id, fields, now_ms(self.clock), plan=plan
         )
         await self.events.emit(self.events.logged, entry)
         return entry
@@ -263,7 +268,7 @@ class RejectionLog:
                 for row in tables["settings"]
             ],
             "entries": [entry_document(entry) for entry in entries],
-            "scheduled": [
+            "follow_ups": [
                 {
                     **row,
                     "payload": json.loads(row["payload"]),
@@ -271,7 +276,7 @@ class RejectionLog:
                     "created_at": iso_from_ms(row["created_at"]),
                     "finished_at": iso_from_ms(row["finished_at"]),
                 }
-                for row in tables["scheduled"]
+                for row in tables["follow_ups"]
             ],
         }
         json_bytes = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")

@@ -37,6 +37,15 @@ class RetryLater(Exception):
         self.delay = delay
 
 
+class Reschedule(Exception):
+    """Not now, on purpose (the person paused follow-ups): run the row again at `due_at`."""
+
+    def __init__(self, reason: str, *, due_at: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.due_at = due_at
+
+
 class JobFailed(Exception):
     """A permanent problem (unknown channel, DMs closed): the row ends failed with the reason."""
 
@@ -289,12 +298,22 @@ class Scheduler:
         started = self._now()
         follow_ons: Sequence[NewJob] = ()
         if handler is None:
-            ack = Ack(job.id, FAILED, f"no handler for kind {job.kind!r}")
+            # A feature that failed to load must not fail its promises: wait for a fix.
+            log.warning("no handler for kind %r (job %d); holding it", job.kind, job.id)
+            ack = Ack(
+                job.id,
+                PENDING,
+                f"no handler for {job.kind!r}",
+                due_at=started + 600_000,
+                reset_attempts=True,
+            )
         else:
             try:
                 result = await handler(job)
             except RetryLater as retry:
                 ack = self._retry_or_fail(job, retry.reason, retry.delay)
+            except Reschedule as later:
+                ack = Ack(job.id, PENDING, later.reason, due_at=later.due_at, reset_attempts=True)
             except JobFailed as failure:
                 ack = Ack(job.id, FAILED, failure.reason)
             except asyncio.CancelledError:

@@ -39,6 +39,7 @@ LOGGED_ACKS = (
     "Logged. Be kind to yourself today; the search is a long game.",
 )
 ENTRY_TITLE = "#{number} · {company}"
+ENTRY_FIELD_COMPANY = "Company"
 ENTRY_FIELD_ROLE = "Role"
 ENTRY_FIELD_STAGE = "Stage"
 ENTRY_FIELD_DATE = "Date"
@@ -115,3 +116,132 @@ def count_phrase(counts: dict[str, int]) -> str:
         if count
     ]
     return ", ".join(parts) if parts else PRIVACY_NOTHING
+
+
+# -- follow-ups ------------------------------------------------------------------------------
+
+FOLLOW_UP_STEP_NAMES = {
+    "thank_you": "Thank-you note",
+    "feedback_request": "Feedback request",
+    "check_in": "Check-in",
+}
+FOLLOW_UP_TITLES = {
+    "thank_you": "Time to thank {who}",
+    "feedback_request": "Time to ask {company} for feedback",
+    "check_in": "Did feedback come from {company}?",
+}
+FOLLOW_UP_INTROS = {
+    "thank_you": (
+        "A short thank-you keeps the door open and leaves a good last impression. "
+        "Here is a draft you can send as it is or make your own."
+    ),
+    "feedback_request": (
+        "Asking what you could improve is the quickest way to turn a no into something useful. "
+        "Here is a polite draft."
+    ),
+    "check_in": (
+        "If feedback came, record it with `/rejection feedback {number}`. "
+        "If not, one gentle nudge is fine; here is a draft."
+    ),
+}
+DRAFTS = {
+    "thank_you": (
+        "Hi {name},\n\n"
+        "Thank you for taking the time to talk with me about the {role} role at {company}. "
+        "I enjoyed the conversation and learning more about the team. I'd be glad to stay in "
+        "touch, and I wish you the best with the search.\n\n"
+        "Best regards"
+    ),
+    "feedback_request": (
+        "Hi {name},\n\n"
+        "Thank you again for considering me for the {role} role at {company}. I understand "
+        "you've decided not to move forward. If you have a moment, I'd be grateful for any "
+        "feedback on what I could improve, in my experience or in how I came across. It would "
+        "help me a great deal.\n\n"
+        "Thank you, and best regards"
+    ),
+    "check_in": (
+        "Hi {name},\n\n"
+        "I hope you're well. I'm following up on my note about the {role} role at {company}. "
+        "If you have a few minutes to share any feedback, I would really value it. Either way, "
+        "thank you for your time.\n\n"
+        "Best regards"
+    ),
+}
+DRAFT_NAME_FALLBACK = "there"
+DRAFT_ROLE_FALLBACK = "the"
+FOLLOW_UP_LATE = "This reminder is late: it was due <t:{due}:F>. Sorry about that."
+FOLLOW_UP_FOOTER = "Entry #{number} · NextRound follow-up"
+FOLLOW_UP_DONE = "Done"
+FOLLOW_UP_SKIP = "Skip"
+FOLLOW_UP_STOP = "Stop follow-ups for this entry"
+FOLLOW_UP_SNOOZE_HOUR = "Snooze 1 hour"
+FOLLOW_UP_SNOOZE_TOMORROW = "Tomorrow"
+FOLLOW_UP_SNOOZE_WEEK = "Next week"
+FOLLOW_UP_OUTCOME = "Outcome"
+FOLLOW_UP_OUTCOMES = {
+    "done": "Done. Nice work.",
+    "done_feedback": "Done. Feedback marked as asked on entry #{number}.",
+    "skip": "Skipped.",
+    "stop": "Follow-ups stopped for this entry.",
+    "snooze": "Snoozed until <t:{due}:F>.",
+}
+FOLLOW_UP_ALREADY_HANDLED = "This follow-up was already handled."
+FOLLOW_UP_GONE = "This follow-up no longer exists (its entry was deleted)."
+
+NEXT_STEPS_PLANNED = "Follow-ups by DM: {items}."
+NEXT_STEPS_ITEM = "{name} <t:{due}:R>"
+NEXT_STEPS_TOO_OLD = "No follow-ups: this rejection is more than 60 days old."
+NEXT_STEPS_NONE = "No follow-ups planned (they are turned off in `/followups settings`)."
+NEXT_STEPS_PAUSED = "Follow-ups are paused; they'll wait until you resume."
+
+DM_PROBLEM_NOTICE = (
+    "I couldn't deliver your follow-up DMs: {reason}. To get them, allow direct messages from "
+    "this server's members (Server → Privacy Settings → Direct Messages) or from apps, then "
+    "check with `/followups test`."
+)
+DM_TEST = "This is a test from NextRound: follow-up DMs reach you. You can ignore this message."
+DM_TEST_SENT = "Sent you a test DM. If it arrived, follow-ups will reach you."
+DM_TEST_FAILED = (
+    "I couldn't DM you ({reason}). Allow direct messages from this server's members or from "
+    "apps (Privacy Settings → Direct Messages), then try `/followups test` again."
+)
+
+SETTINGS_TITLE = "Your follow-up settings"
+SETTINGS_SAVED = "Saved. Pending follow-ups were re-planned to match."
+SETTINGS_LINES = (
+    "Time zone: **{timezone}**\n"
+    "Allowed hours: **{window_start}–{window_end}**{weekdays}\n"
+    "Thank-you note: **{thank_you}** (2 hours after you log)\n"
+    "Feedback request: **{feedback_request}** ({delay} {day_word} later, at 10:00)\n"
+    "Check-in: **{check_in}** (a week after the feedback request)\n"
+    "{paused}"
+)
+SETTINGS_WEEKDAYS = ", weekdays only"
+SETTINGS_ON = "on"
+SETTINGS_OFF = "off"
+SETTINGS_NOT_PAUSED = "Not paused."
+SETTINGS_PAUSED_UNTIL = "Paused until <t:{until}:F>."
+SETTINGS_PAUSED = "Paused until you `/followups resume`."
+
+BAD_TIMEZONE = "I don't know the time zone {zone!r}. Pick one from the list, like Europe/London."
+BAD_TIME = "{field} must be a time like 08:00 or 21:30 (24-hour)."
+BAD_WINDOW = "The allowed hours must start before they end ({start}–{end})."
+SHORT_WINDOW = "Please allow at least two hours for follow-ups (10:00 must fit)."
+BAD_DELAY = "The feedback delay must be between 1 and 14 days."
+BAD_PAUSE_UNTIL = (
+    "I couldn't read {text!r}. Use a date like 2027-04-01, a date and time like "
+    "2027-04-01 09:00, or a number of days like 3 days."
+)
+PAUSE_IN_PAST = "That time has already passed; pick a later one."
+PAUSED = "Follow-ups paused{until}. Due ones will wait and then arrive at the next allowed time."
+PAUSED_UNTIL = " until <t:{until}:F>"
+RESUMED = "Follow-ups resumed; anything held arrives at the next allowed time."
+NOT_PAUSED = "Follow-ups aren't paused."
+
+LIST_FOLLOW_UPS_TITLE = "Your follow-ups"
+LIST_FOLLOW_UPS_EMPTY = "No follow-ups pending or sent recently. Log a rejection to plan some."
+LIST_FOLLOW_UPS_ROW = "`{id}` {name} · #{number} {company} · {when}{status}"
+LIST_FOLLOW_UPS_FOOTER = "Cancel one with /followups cancel and its number."
+FOLLOW_UP_CANCELLED = "Cancelled follow-up {id}."
+FOLLOW_UP_NOT_FOUND = "You have no pending follow-up {id}. /followups list shows them."

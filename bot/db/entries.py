@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from bot.db.connection import Database, Transaction
+from bot.db.jobs import NewJob, insert_jobs
 from bot.entries import (
     DAILY_LIMIT,
     KEPT_LIMIT,
@@ -60,7 +61,13 @@ async def person_timezone(database: Database, user_id: int) -> str | None:
 
 
 async def create_entry(
-    database: Database, user_id: int, guild_id: int | None, fields: EntryFields, now: int
+    database: Database,
+    user_id: int,
+    guild_id: int | None,
+    fields: EntryFields,
+    now: int,
+    *,
+    plan: Callable[[Entry], list[NewJob]] | None = None,
 ) -> Entry:
     """Check the limits and insert, all in one transaction so two quick logs can't slip past."""
     async with database.transaction() as tx:
@@ -105,8 +112,11 @@ async def create_entry(
                 now,
             ),
         )
-    assert created is not None
-    return entry_from_row(created)
+        assert created is not None
+        entry = entry_from_row(created)
+        if plan is not None:
+            await insert_jobs(tx, plan(entry), now)
+    return entry
 
 
 async def get_entry(database: Database, user_id: int, number: int) -> Entry | None:
@@ -209,7 +219,7 @@ async def person_rows(database: Database, user_id: int) -> dict[str, list[dict[s
     tables = {
         "settings": "SELECT * FROM people WHERE user_id = ?",
         "entries": "SELECT * FROM entries WHERE user_id = ? ORDER BY number",
-        "scheduled": "SELECT id, kind, due_at, payload, state, outcome, created_at, finished_at "
+        "follow_ups": "SELECT id, kind, due_at, payload, state, outcome, created_at, finished_at "
         "FROM scheduled_jobs WHERE user_id = ? ORDER BY due_at, id",
     }
     found: dict[str, list[dict[str, Any]]] = {}
@@ -230,6 +240,6 @@ async def delete_person(database: Database, user_id: int) -> dict[str, int]:
         settings_deleted = people.rowcount
     return {
         "entries": entries_deleted,
-        "scheduled": scheduled_deleted,
+        "follow_ups": scheduled_deleted,
         "settings": settings_deleted,
     }

@@ -51,6 +51,7 @@ class Ack:
     state: str  # done, failed or pending (a retry)
     outcome: str
     due_at: int | None = None  # the retry time, for state pending
+    reset_attempts: bool = False  # a deliberate postponement is not a failed attempt
 
 
 _CLAIM_COLUMNS = (
@@ -76,7 +77,8 @@ RETURNING {_CLAIM_COLUMNS}
 ACK_SQL = """
 UPDATE scheduled_jobs
 SET state = :state, outcome = :outcome, finished_at = :finished_at,
-    due_at = COALESCE(:due_at, due_at), lease_owner = NULL, lease_expires_at = NULL
+    due_at = COALESCE(:due_at, due_at), lease_owner = NULL, lease_expires_at = NULL,
+    attempts = CASE WHEN :reset_attempts THEN 0 ELSE attempts END
 WHERE id = :id AND state = 'running' AND lease_owner = :owner
 """
 
@@ -164,6 +166,7 @@ async def acknowledge(
                     "outcome": ack.outcome,
                     "finished_at": None if ack.state == PENDING else finished_at,
                     "due_at": ack.due_at,
+                    "reset_attempts": ack.reset_attempts,
                     "owner": owner,
                 }
                 for ack in acks

@@ -1,0 +1,196 @@
+"""SQL for follow-up settings, the DM channel cache, and follow-up rows of the timeline."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.db.connection import Database
+from bot.db.entries import ensure_person
+from bot.db.jobs import NewJob, insert_jobs
+
+FOLLOW_UP_KINDS = ("followup:thank_you", "followup:feedback_request", "followup:check_in")
+_KINDS_SQL = ", ".join(f"'{kind}'" for kind in FOLLOW_UP_KINDS)
+SETTING_COLUMNS = (
+    "timezone",
+    "window_start",
+    "window_end",
+    "weekdays_only",
+    "thank_you",
+    "feedback_request",
+    "check_in",
+    "feedback_delay_days",
+    "paused_until",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRow:
+    id: int
+    kind: str
+    entry_id: int | None
+    due_at: int
+    state: str
+    outcome: str | None
+    finished_at: int | None
+    snoozed: bool
+    company: str | None
+    entry_number: int | None
+
+
+async def settings_row(database: Database, user_id: int) -> sqlite3.Row | None:
+    return await database.fetch_one(
+        f"SELECT {', '.join(SETTING_COLUMNS)} FROM people WHERE user_id = ?", (user_id,)
+    )
+
+
+async def save_settings(
+    database: Database, user_id: int, changes: Mapping[str, Any], now: int
+) -> None:
+    unknown = set(changes) - set(SETTING_COLUMNS)
+    if unknown:
+        raise ValueError(f"not settings: {sorted(unknown)}")
+    async with database.transaction() as tx:
+        await ensure_person(tx, user_id, now)
+        if changes:
+            assignments = ", ".join(f"{column} = ?" for column in changes)
+            await tx.execute(
+                f"UPDATE people SET {assignments} WHERE user_id = ?", (*changes.values(), user_id)
+            )
+
+
+async def dm_channel(database: Database, user_id: int) -> int | None:
+    value = await database.fetch_value(
+        "SELECT dm_channel_id FROM people WHERE user_id = ?", (user_id,)
+    )
+    return None if value is None else int(value)
+
+
+async def remember_dm_channel(database: Database, user_id: int, channel_id: int, now: int) -> None:
+    async with database.transaction() as tx:
+        await ensure_person(tx, user_id, now)
+        await tx.execute(
+            "UPDATE people SET dm_channel_id = ? WHERE user_id = ?", (channel_id, user_id)
+        )
+
+
+async def record_dm_problem(database: Database, user_id: int, problem: str, now: int) -> None:
+    async with database.transaction() as tx:
+        await ensure_person(tx, user_id, now)
+        await tx.execute("UPDATE people SET dm_problem = ? WHERE user_id = ?", (problem, user_id))
+
+
+async def take_dm_problem(database: Database, user_id: int) -> str | None:
+    """The undelivered-DM notice, once: reading it clears it."""
+    async with database.transaction() as tx:
+        row = await tx.fetch_one(
+            "SELECT dm_problem FROM people WHERE user_id = ? AND dm_problem IS NOT NULL",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        await tx.execute("UPDATE people SET dm_problem = NULL WHERE user_id = ?", (user_id,))
+    return str(row["dm_problem"])
+
+
+_ROW_SQL = f"""
+SELECT j.id, j.kind, j.subject_id, j.due_at, j.state, j.outcome, j.finished_at,
+       json_extract(j.payload, '$.snoozed') AS snoozed, e.company, e.number
+FROM scheduled_jobs AS j LEFT JOIN entries AS e ON e.id = j.subject_id
+WHERE j.user_id = ? AND j.kind IN ({_KINDS_SQL})
+"""
+
+
+def _followup(row: sqlite3.Row) -> FollowUpRow:
+    return FollowUpRow(
+        id=row["id"],
+        kind=row["kind"],
+        entry_id=row["subject_id"],
+        due_at=row["due_at"],
+        state=row["state"],
+        outcome=row["outcome"],
+        finished_at=row["finished_at"],
+        snoozed=bool(row["snoozed"]),
+        company=row["company"],
+        entry_number=row["number"],
+    )
+
+
+async def followups_for_person(
+    database: Database, user_id: int, *, finished_since: int, limit: int = 25
+) -> list[FollowUpRow]:
+    """Pending or running ones, then those finished since `finished_since`, newest first."""
+    rows = await database.fetch_all(
+        _ROW_SQL + " AND (j.state IN ('pending', 'running') OR j.finished_at >= ?) "
+        "ORDER BY j.state NOT IN ('pending', 'running'), "
+        "CASE WHEN j.state IN ('pending', 'running') THEN j.due_at ELSE -j.finished_at END "
+        "LIMIT ?",
+        (user_id, finished_since, limit),
+    )
+    return [_followup(row) for row in rows]
+
+
+async def followups_for_entry(database: Database, entry_id: int) -> list[FollowUpRow]:
+    rows = await database.fetch_all(
+        _ROW_SQL.replace("j.user_id = ?", "j.subject_id = ?") + " ORDER BY j.due_at",
+        (entry_id,),
+    )
+    return [_followup(row) for row in rows]
+
+
+async def followup(database: Database, user_id: int, job_id: int) -> FollowUpRow | None:
+    row = await database.fetch_one(_ROW_SQL + " AND j.id = ?", (user_id, job_id))
+    return None if row is None else _followup(row)
+
+
+async def pending_for_person(database: Database, user_id: int) -> list[sqlite3.Row]:
+    return await database.fetch_all(
+        f"SELECT id, kind, due_at, subject_id, payload FROM scheduled_jobs "
+        f"WHERE user_id = ? AND state = 'pending' AND kind IN ({_KINDS_SQL})",
+        (user_id,),
+    )
+
+
+async def move_pending(database: Database, moves: Sequence[tuple[int, int]]) -> None:
+    """Set new due times for (job id, due_at) pairs still pending."""
+    async with database.transaction() as tx:
+        await tx.executemany(
+            "UPDATE scheduled_jobs SET due_at = ? WHERE id = ? AND state = 'pending'",
+            ((due_at, job_id) for job_id, due_at in moves),
+        )
+
+
+async def cancel_pending(database: Database, job_ids: Sequence[int], reason: str, now: int) -> None:
+    async with database.transaction() as tx:
+        await tx.executemany(
+            "UPDATE scheduled_jobs SET state = 'cancelled', outcome = ?, finished_at = ? "
+            "WHERE id = ? AND state = 'pending'",
+            ((reason, now, job_id) for job_id in job_ids),
+        )
+
+
+async def record_response(
+    database: Database,
+    user_id: int,
+    job_id: int,
+    response: str,
+    *,
+    then: NewJob | None = None,
+    now: int,
+) -> bool:
+    """Record what the person did with a delivered follow-up (and schedule what it asks for,
+    e.g. a snooze) in one transaction; only the first press counts."""
+    async with database.transaction() as tx:
+        cursor = await tx.execute(
+            "UPDATE scheduled_jobs SET outcome = ? "
+            f"WHERE id = ? AND user_id = ? AND kind IN ({_KINDS_SQL}) AND state = 'done' "
+            "AND outcome LIKE 'sent%'",
+            (response, job_id, user_id),
+        )
+        if cursor.rowcount != 1:
+            return False
+        if then is not None:
+            await insert_jobs(tx, [then], now)
+    return True

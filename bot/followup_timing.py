@@ -1,0 +1,93 @@
+"""When follow-ups are due: allowed local hours, business days, snoozes, DST.
+
+Pure functions over aware datetimes; instants in, instants out (UTC), local rules in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+FEEDBACK_HOUR = time(10, 0)
+THANK_YOU_DELAY = timedelta(hours=2)
+CHECK_IN_AFTER_DAYS = 7
+THANK_YOU_MAX_AGE_DAYS = 7  # no thank-you for an interview longer ago than this
+FOLLOW_UP_MAX_AGE_DAYS = 60  # no follow-ups at all for entries dated longer ago
+SATURDAY = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The local hours (and days) a follow-up may arrive in."""
+
+    zone: ZoneInfo
+    start: time = time(8, 0)
+    end: time = time(21, 0)
+    weekdays_only: bool = True
+
+    def day_allowed(self, day: date) -> bool:
+        return not self.weekdays_only or day.weekday() < SATURDAY
+
+
+def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """`day` at wall-clock `at` in `zone`, as UTC.
+
+    With fold=0 (PEP 495), a wall time skipped by a DST change (01:30 on a spring-forward night
+    in London) is read with the offset from before the change, so it lands as far past the gap
+    as it was into it (02:30 BST); a wall time that happens twice takes its first occurrence.
+    """
+    return datetime.combine(day, at).replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def move_into_window(instant: datetime, window: Window) -> datetime:
+    """Keep `instant` if allowed, else the start of the next allowed window after it."""
+    local = instant.astimezone(window.zone)
+    day = local.date()
+    if window.day_allowed(day) and window.start <= local.time() < window.end:
+        return instant.astimezone(UTC)
+    if not (window.day_allowed(day) and local.time() < window.start):
+        day += timedelta(days=1)
+    while not window.day_allowed(day):
+        day += timedelta(days=1)
+    return local_instant(day, window.start, window.zone)
+
+
+def add_days(day: date, count: int, business_days: bool) -> date:
+    if not business_days:
+        return day + timedelta(days=count)
+    added = 0
+    while added < count:
+        day += timedelta(days=1)
+        if day.weekday() < SATURDAY:
+            added += 1
+    return day
+
+
+def thank_you_due(logged_at: datetime, window: Window) -> datetime:
+    return move_into_window(logged_at + THANK_YOU_DELAY, window)
+
+
+def feedback_request_due(logged_at: datetime, window: Window, delay_days: int) -> datetime:
+    logged_day = logged_at.astimezone(window.zone).date()
+    day = add_days(logged_day, delay_days, business_days=window.weekdays_only)
+    return move_into_window(local_instant(day, FEEDBACK_HOUR, window.zone), window)
+
+
+def check_in_due(feedback_request_at: datetime, window: Window) -> datetime:
+    day = feedback_request_at.astimezone(window.zone).date() + timedelta(days=CHECK_IN_AFTER_DAYS)
+    return move_into_window(local_instant(day, FEEDBACK_HOUR, window.zone), window)
+
+
+def snooze_until(choice: str, now: datetime, window: Window) -> datetime:
+    """`hour`: now + 1 h; `tomorrow`: next local day 10:00; `week`: local date + 7 days 10:00."""
+    local_day = now.astimezone(window.zone).date()
+    if choice == "hour":
+        target = now + timedelta(hours=1)
+    elif choice == "tomorrow":
+        target = local_instant(local_day + timedelta(days=1), FEEDBACK_HOUR, window.zone)
+    elif choice == "week":
+        target = local_instant(local_day + timedelta(days=7), FEEDBACK_HOUR, window.zone)
+    else:
+        raise ValueError(f"unknown snooze {choice!r}")
+    return move_into_window(target, window)

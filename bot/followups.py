@@ -1,0 +1,615 @@
+"""Follow-up DMs: planning them when an entry is logged, delivering them exactly once,
+and what the person does with them (done, snooze, skip, stop).
+
+Each follow-up is a row of the one timeline (kind `followup:<step>`, subject = the entry).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import discord
+
+from bot import templates
+from bot.clock import Clock
+from bot.components import OwnedButton
+from bot.db import Database
+from bot.db import entries as entry_store
+from bot.db import followups as followup_store
+from bot.db.connection import now_ms
+from bot.db.jobs import Job, NewJob
+from bot.discord_errors import UNREACHABLE_USER_CODES, as_job_error, describe
+from bot.entries import STAGE_LABELS, Entry, FeedbackStatus
+from bot.errors import NotFound, UserError
+from bot.followup_timing import (
+    FOLLOW_UP_MAX_AGE_DAYS,
+    THANK_YOU_MAX_AGE_DAYS,
+    Window,
+    check_in_due,
+    feedback_request_due,
+    move_into_window,
+    snooze_until,
+    thank_you_due,
+)
+from bot.ratelimit import TokenBucket
+from bot.scheduler import JobResult, Reschedule, Scheduler
+from bot.text import one_line, safe, truncate
+
+log = logging.getLogger("nextround.followups")
+
+STEPS = ("thank_you", "feedback_request", "check_in")
+KIND_PREFIX = "followup:"
+LATE_AFTER_MS = 10 * 60 * 1000
+MISSED_AFTER_MS = 7 * 86_400_000
+# Discord refuses a second message with the same nonce "for a few minutes"; past this age an
+# earlier attempt is looked up in the channel instead of trusting the nonce.
+NONCE_TRUST_MS = 2 * 60 * 1000
+HISTORY_LOOKUP = 50
+FOREVER_MS = 253_402_300_799_000  # 9999-12-31: paused until resumed
+RECENT_MS = 14 * 86_400_000
+DRAFT_MAX = 1000
+
+
+def kind_of(step: str) -> str:
+    return f"{KIND_PREFIX}{step}"
+
+
+def step_of(kind: str) -> str:
+    return kind.removeprefix(KIND_PREFIX)
+
+
+def ms(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+def from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def parse_hhmm(value: str, field: str) -> time:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise UserError(templates.BAD_TIME.format(field=field))
+    return time(int(match[1]), int(match[2]))
+
+
+def zone_named(name: str) -> ZoneInfo:
+    cleaned = name.strip()
+    if cleaned not in timezone_names():
+        raise UserError(templates.BAD_TIMEZONE.format(zone=cleaned[:60]))
+    try:
+        return ZoneInfo(cleaned)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(templates.BAD_TIMEZONE.format(zone=cleaned[:60])) from None
+
+
+_ZONES: tuple[str, ...] = ()
+
+
+def timezone_names() -> tuple[str, ...]:
+    global _ZONES  # noqa: PLW0603 - computed once; the list never changes while running
+    if not _ZONES:
+        _ZONES = tuple(
+            sorted(zone for zone in available_timezones() if "/" in zone or zone == "UTC")
+        )
+    return _ZONES
+
+
+def zone_suggestions(typed: str, limit: int = 25) -> list[str]:
+    """IANA names for autocomplete: prefix matches first, then any part of the name."""
+    needle = typed.strip().lower().replace(" ", "_")
+    names = timezone_names()
+    if not needle:
+        return [
+            "UTC",
+            "Europe/London",
+            "America/New_York",
+            "America/Los_Angeles",
+            "Europe/Berlin",
+            "Asia/Kolkata",
+            "Asia/Tokyo",
+            "Australia/Sydney",
+        ][:limit]
+    prefix = [name for name in names if name.lower().startswith(needle)]
+    inner = [name for name in names if needle in name.lower() and name not in prefix]
+    return (prefix + inner)[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpSettings:
+    timezone: str = "UTC"
+    window_start: str = "08:00"
+    window_end: str = "21:00"
+    weekdays_only: bool = True
+    thank_you: bool = True
+    feedback_request: bool = True
+    check_in: bool = True
+    feedback_delay_days: int = 1
+    paused_until: int | None = None
+
+    @property
+    def window(self) -> Window:
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return Window(
+            zone,
+            parse_hhmm(self.window_start, "window_start"),
+            parse_hhmm(self.window_end, "window_end"),
+            self.weekdays_only,
+        )
+
+    def enabled(self, step: str) -> bool:
+        return bool(getattr(self, step))
+
+    def paused_at(self, now: int) -> bool:
+        return self.paused_until is not None and self.paused_until > now
+
+
+def plan_follow_ups(entry: Entry, settings: FollowUpSettings, now: int) -> list[NewJob]:
+    """The follow-ups for a newly logged entry, as timeline rows (the worked examples hold)."""
+    window = settings.window
+    logged_at = from_ms(entry.created_at)
+    age_days = (logged_at.astimezone(window.zone).date() - entry.rejected_on).days
+    if age_days > FOLLOW_UP_MAX_AGE_DAYS:
+        return []
+    due = planned_times(entry, settings)
+    jobs: list[NewJob] = []
+    for step in STEPS:
+        if not settings.enabled(step):
+            continue
+        if step == "thank_you" and age_days > THANK_YOU_MAX_AGE_DAYS:
+            continue
+        due_at = ms(due[step])
+        if settings.paused_at(now):
+            due_at = max(due_at, ms(move_into_window(from_ms(settings.paused_until or 0), window)))
+        jobs.append(
+            NewJob(
+                kind_of(step),
+                due_at,
+                payload={"step": step},
+                user_id=entry.user_id,
+                subject_id=entry.id,
+            )
+        )
+    return jobs
+
+
+def planned_times(entry: Entry, settings: FollowUpSettings) -> dict[str, datetime]:
+    window = settings.window
+    logged_at = from_ms(entry.created_at)
+    feedback_at = feedback_request_due(logged_at, window, settings.feedback_delay_days)
+    return {
+        "thank_you": thank_you_due(logged_at, window),
+        "feedback_request": feedback_at,
+        "check_in": check_in_due(feedback_at, window),
+    }
+
+
+def draft_for(step: str, entry: Entry) -> str:
+    """Rendered at send time, so edits to the entry show; plain text, easy to copy."""
+    role = one_line(entry.role) if entry.role else None
+    text = templates.DRAFTS[step].format(
+        name=one_line(entry.interviewer) if entry.interviewer else templates.DRAFT_NAME_FALLBACK,
+        role=role or "",
+        company=one_line(entry.company),
+    )
+    if role is None:
+        text = text.replace("the  role at", "the role at").replace("the  role", "the role")
+    return truncate(text.replace("```", "'''"), DRAFT_MAX)
+
+
+class FollowUps:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        scheduler: Scheduler,
+        limiter: TokenBucket,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.scheduler = scheduler
+        self.limiter = limiter
+        self.client: discord.Client | None = None
+
+    # -- settings -------------------------------------------------------------------------
+
+    async def settings(self, user_id: int) -> FollowUpSettings:
+        row = await followup_store.settings_row(self.database, user_id)
+        if row is None:
+            return FollowUpSettings()
+        return FollowUpSettings(
+            timezone=row["timezone"] or "UTC",
+            window_start=row["window_start"],
+            window_end=row["window_end"],
+            weekdays_only=bool(row["weekdays_only"]),
+            thank_you=bool(row["thank_you"]),
+            feedback_request=bool(row["feedback_request"]),
+            check_in=bool(row["check_in"]),
+            feedback_delay_days=row["feedback_delay_days"],
+            paused_until=row["paused_until"],
+        )
+
+    async def update_settings(self, user_id: int, **options: Any) -> FollowUpSettings:
+        current = await self.settings(user_id)
+        changes: dict[str, Any] = {}
+        if options.get("timezone") is not None:
+            changes["timezone"] = zone_named(options["timezone"]).key
+        for name in ("window_start", "window_end"):
+            if options.get(name) is not None:
+                changes[name] = parse_hhmm(options[name], name).strftime("%H:%M")
+        for name in ("weekdays_only", "thank_you", "feedback_request", "check_in"):
+            if options.get(name) is not None:
+                changes[name] = bool(options[name])
+        if options.get("feedback_delay_days") is not None:
+            delay = int(options["feedback_delay_days"])
+            if not 1 <= delay <= 14:
+                raise UserError(templates.BAD_DELAY)
+            changes["feedback_delay_days"] = delay
+        updated = replace(current, **changes)
+        start = parse_hhmm(updated.window_start, "window_start")
+        end = parse_hhmm(updated.window_end, "window_end")
+        if start >= end:
+            raise UserError(
+                templates.BAD_WINDOW.format(start=updated.window_start, end=updated.window_end)
+            )
+        if not start <= time(10, 0) < end:
+            raise UserError(templates.SHORT_WINDOW)
+        await followup_store.save_settings(self.database, user_id, changes, now_ms(self.clock))
+        if changes:
+            await self.replan(user_id, updated)
+        return updated
+
+    async def replan(self, user_id: int, settings: FollowUpSettings) -> None:
+        """Move every pending follow-up not snoozed to where the settings now put it."""
+        now = now_ms(self.clock)
+        moves: list[tuple[int, int]] = []
+        cancels: list[int] = []
+        earliest = ms(move_into_window(from_ms(now), settings.window))
+        if settings.paused_at(now):
+            earliest = ms(move_into_window(from_ms(settings.paused_until or now), settings.window))
+        for row in await followup_store.pending_for_person(self.database, user_id):
+            step = step_of(row["kind"])
+            if not settings.enabled(step):
+                cancels.append(row["id"])
+                continue
+            if '"snoozed":true' in row["payload"]:
+                continue
+            entry = await entry_store.get_entry_by_id(self.database, row["subject_id"])
+            if entry is None:
+                continue
+            planned = ms(planned_times(entry, settings)[step])
+            if settings.paused_until == FOREVER_MS and settings.paused_at(now):
+                planned = FOREVER_MS
+            moves.append((row["id"], max(planned, earliest)))
+        if cancels:
+            await followup_store.cancel_pending(
+                self.database, cancels, "cancelled: turned off in settings", now
+            )
+        await followup_store.move_pending(self.database, moves)
+        self.scheduler.wake()
+
+    async def pause(self, user_id: int, until: int | None) -> None:
+        await followup_store.save_settings(
+            self.database, user_id, {"paused_until": until or FOREVER_MS}, now_ms(self.clock)
+        )
+        await self.replan(user_id, await self.settings(user_id))
+
+    async def resume(self, user_id: int) -> bool:
+        settings = await self.settings(user_id)
+        if not settings.paused_at(now_ms(self.clock)):
+            return False
+        await followup_store.save_settings(
+            self.database, user_id, {"paused_until": None}, now_ms(self.clock)
+        )
+        await self.replan(user_id, replace(settings, paused_until=None))
+        return True
+
+    # -- hooks from the rejection log ---------------------------------------------------------
+
+    async def prepare_plan(self, user_id: int) -> Callable[[Entry], list[NewJob]]:
+        settings = await self.settings(user_id)
+        now = now_ms(self.clock)
+        return lambda entry: plan_follow_ups(entry, settings, now)
+
+    async def on_entry_logged(self, entry: Entry) -> None:
+        self.scheduler.wake()
+
+    async def on_entry_deleted(self, entry: Entry) -> None:
+        await self.scheduler.cancel_for_subject([kind_of(step) for step in STEPS], entry.id)
+
+    async def on_feedback_changed(self, entry: Entry) -> None:
+        if entry.feedback_status in (FeedbackStatus.RECEIVED, FeedbackStatus.DECLINED):
+            await self.scheduler.cancel_for_subject([kind_of("check_in")], entry.id)
+
+    async def next_steps(self, entry: Entry) -> str:
+        rows = await followup_store.followups_for_entry(self.database, entry.id)
+        pending = [row for row in rows if row.state == "pending"]
+        settings = await self.settings(entry.user_id)
+        if pending:
+            if settings.paused_at(now_ms(self.clock)) and settings.paused_until == FOREVER_MS:
+                return templates.NEXT_STEPS_PAUSED
+            items = ", ".join(
+                templates.NEXT_STEPS_ITEM.format(
+                    name=templates.FOLLOW_UP_STEP_NAMES[step_of(row.kind)].lower(),
+                    due=row.due_at // 1000,
+                )
+                for row in pending
+            )
+            return templates.NEXT_STEPS_PLANNED.format(items=items)
+        age = (self.clock.now().astimezone(settings.window.zone).date() - entry.rejected_on).days
+        if age > FOLLOW_UP_MAX_AGE_DAYS:
+            return templates.NEXT_STEPS_TOO_OLD
+        return templates.NEXT_STEPS_NONE
+
+    # -- listing and cancelling ---------------------------------------------------------------
+
+    async def listing(self, user_id: int) -> list[followup_store.FollowUpRow]:
+        since = now_ms(self.clock) - RECENT_MS
+        return await followup_store.followups_for_person(
+            self.database, user_id, finished_since=since
+        )
+
+    async def cancel(self, user_id: int, job_id: int) -> None:
+        row = await followup_store.followup(self.database, user_id, job_id)
+        if row is None or row.state != "pending":
+            raise NotFound(templates.FOLLOW_UP_NOT_FOUND.format(id=job_id))
+        await followup_store.cancel_pending(
+            self.database, [job_id], "cancelled by you", now_ms(self.clock)
+        )
+
+    async def take_notice(self, user_id: int) -> str | None:
+        problem = await followup_store.take_dm_problem(self.database, user_id)
+        return None if problem is None else templates.DM_PROBLEM_NOTICE.format(reason=problem)
+
+    # -- delivery -------------------------------------------------------------------------------
+
+    def _client(self) -> discord.Client:
+        if self.client is None:
+            raise RuntimeError("follow-ups need a Discord client before delivering")
+        return self.client
+
+    async def dm_channel_id(self, user_id: int) -> int:
+        cached = await followup_store.dm_channel(self.database, user_id)
+        if cached is not None:
+            return cached
+        await self.limiter.acquire()
+        data = await self._client().http.start_private_message(user_id)
+        channel_id = int(data["id"])
+        await followup_store.remember_dm_channel(
+            self.database, user_id, channel_id, now_ms(self.clock)
+        )
+        return channel_id
+
+    async def already_delivered(self, channel_id: int, job_id: int) -> bool:
+        """After a longer outage the nonce no longer protects us: look for the message itself."""
+        await self.limiter.acquire()
+        messages: list[dict[str, Any]] = list(
+            await self._client().http.logs_from(channel_id, HISTORY_LOOKUP)  # type: ignore[arg-type]
+        )
+        marker = f":{job_id}:"
+        for message in messages:
+            for row in message.get("components", []):
+                for component in row.get("components", []):
+                    if marker in str(component.get("custom_id", "")):
+                        return True
+        return False
+
+    async def deliver(self, job: Job) -> JobResult:
+        """The scheduler's handler for every follow-up kind."""
+        step = step_of(job.kind)
+        assert job.user_id is not None and job.subject_id is not None
+        entry = await entry_store.get_entry_by_id(self.database, job.subject_id)
+        if entry is None or entry.user_id != job.user_id:
+            return JobResult("cancelled: entry deleted")
+        settings = await self.settings(job.user_id)
+        now = now_ms(self.clock)
+        if settings.paused_at(now):
+            until = settings.paused_until or FOREVER_MS
+            due = (
+                until
+                if until == FOREVER_MS
+                else ms(move_into_window(from_ms(until), settings.window))
+            )
+            raise Reschedule("held: follow-ups paused", due_at=due)
+        if step == "check_in" and entry.feedback_status in (
+            FeedbackStatus.RECEIVED,
+            FeedbackStatus.DECLINED,
+        ):
+            return JobResult("skipped: feedback already recorded")
+        lateness = now - job.due_at
+        if lateness > MISSED_AFTER_MS:
+            return JobResult("missed: more than 7 days late")
+        try:
+            channel_id = await self.dm_channel_id(job.user_id)
+            if (
+                job.attempted_at is not None
+                and job.attempt_channel_id == channel_id
+                and now - job.attempted_at > NONCE_TRUST_MS
+                and await self.already_delivered(channel_id, job.id)
+            ):
+                return JobResult("sent")
+            nonce = await self.scheduler.record_attempt(job, channel_id)
+            embed = followup_embed(step, entry, job, late=lateness > LATE_AFTER_MS)
+            view = followup_view(job.user_id, job.id)
+            await self.limiter.acquire()
+            channel = self._client().get_partial_messageable(
+                channel_id, type=discord.ChannelType.private
+            )
+            await channel.send(embed=embed, view=view, nonce=nonce)
+        except discord.HTTPException as error:
+            if error.code in UNREACHABLE_USER_CODES:
+                await followup_store.record_dm_problem(
+                    self.database, job.user_id, describe(error.code), now_ms(self.clock)
+                )
+            raise as_job_error(error) from error
+        except (OSError, TimeoutError) as error:
+            raise as_job_error(error) from error
+        return JobResult("sent late" if lateness > LATE_AFTER_MS else "sent")
+
+    async def send_test(self, user_id: int) -> str | None:
+        """Send a test DM now; returns the reason it failed, or None."""
+        try:
+            channel_id = await self.dm_channel_id(user_id)
+            channel = self._client().get_partial_messageable(
+                channel_id, type=discord.ChannelType.private
+            )
+            await channel.send(templates.DM_TEST)
+        except discord.HTTPException as error:
+            return describe(error.code) if error.code else f"HTTP {error.status}"
+        return None
+
+    # -- buttons on a delivered follow-up ----------------------------------------------------------
+
+    async def respond(self, user_id: int, job_id: int, action: str) -> tuple[str, Entry | None]:
+        """Apply a button press; returns the outcome sentence for the edited DM."""
+        row = await followup_store.followup(self.database, user_id, job_id)
+        if row is None or row.entry_id is None:
+            raise UserError(templates.FOLLOW_UP_GONE)
+        entry = await entry_store.get_entry_by_id(self.database, row.entry_id)
+        if entry is None:
+            raise UserError(templates.FOLLOW_UP_GONE)
+        now = now_ms(self.clock)
+        step = step_of(row.kind)
+        then: NewJob | None = None
+        if action in ("hour", "tomorrow", "week"):
+            settings = await self.settings(user_id)
+            due = ms(snooze_until(action, from_ms(now), settings.window))
+            then = NewJob(
+                row.kind,
+                due,
+                payload={"step": step, "snoozed": True},
+                user_id=user_id,
+                subject_id=entry.id,
+            )
+            outcome = templates.FOLLOW_UP_OUTCOMES["snooze"].format(due=due // 1000)
+            recorded = f"snoozed until {from_ms(due).isoformat(timespec='minutes')}"
+        elif action == "done":
+            outcome = templates.FOLLOW_UP_OUTCOMES["done"]
+            recorded = "done"
+        elif action == "skip":
+            outcome = templates.FOLLOW_UP_OUTCOMES["skip"]
+            recorded = "skipped"
+        elif action == "stop":
+            outcome = templates.FOLLOW_UP_OUTCOMES["stop"]
+            recorded = "stopped"
+        else:
+            raise UserError(templates.FOLLOW_UP_ALREADY_HANDLED)
+        if not await followup_store.record_response(
+            self.database, user_id, job_id, recorded, then=then, now=now
+        ):
+            raise UserError(templates.FOLLOW_UP_ALREADY_HANDLED)
+        if action == "stop":
+            await self.scheduler.cancel_for_subject([kind_of(s) for s in STEPS], entry.id)
+        if (
+            action == "done"
+            and step == "feedback_request"
+            and entry.feedback_status == FeedbackStatus.NOT_ASKED
+        ):
+            await entry_store.set_feedback(
+                self.database,
+                user_id,
+                entry.number,
+                status=FeedbackStatus.ASKED,
+                summary=None,
+                theme=None,
+                now=now,
+            )
+            outcome = templates.FOLLOW_UP_OUTCOMES["done_feedback"].format(number=entry.number)
+        if then is not None:
+            self.scheduler.wake()
+        return outcome, entry
+
+
+ACTIONS = ("done", "skip", "stop", "hour", "tomorrow", "week")
+ACTION_LABELS = {
+    "done": templates.FOLLOW_UP_DONE,
+    "skip": templates.FOLLOW_UP_SKIP,
+    "stop": templates.FOLLOW_UP_STOP,
+    "hour": templates.FOLLOW_UP_SNOOZE_HOUR,
+    "tomorrow": templates.FOLLOW_UP_SNOOZE_TOMORROW,
+    "week": templates.FOLLOW_UP_SNOOZE_WEEK,
+}
+CUSTOM_ID = "nr:fu:{user}:{job}:{action}"
+CUSTOM_ID_PATTERN = (
+    r"^nr:fu:(?P<user>\d+):(?P<job>\d+):(?P<action>done|skip|stop|hour|tomorrow|week)$"
+)
+
+
+def followup_embed(step: str, entry: Entry, job: Job, *, late: bool) -> discord.Embed:
+    who = one_line(entry.interviewer) if entry.interviewer else one_line(entry.company)
+    title = templates.FOLLOW_UP_TITLES[step].format(who=who, company=one_line(entry.company))
+    lines = []
+    if late:
+        lines.append(templates.FOLLOW_UP_LATE.format(due=job.due_at // 1000))
+    lines.append(templates.FOLLOW_UP_INTROS[step].format(number=entry.number))
+    lines.append(f"```\n{draft_for(step, entry)}\n```")
+    embed = discord.Embed(
+        title=safe(title, 256),
+        description="\n\n".join(lines),
+        timestamp=from_ms(job.due_at),
+        colour=discord.Colour(0x5865F2),
+    )
+    embed.add_field(name=templates.ENTRY_FIELD_COMPANY, value=safe(entry.company, 1024))
+    if entry.role:
+        embed.add_field(name=templates.ENTRY_FIELD_ROLE, value=safe(entry.role, 1024))
+    embed.add_field(name=templates.ENTRY_FIELD_STAGE, value=STAGE_LABELS[entry.stage])
+    embed.set_footer(text=templates.FOLLOW_UP_FOOTER.format(number=entry.number))
+    return embed
+
+
+class FollowUpButton(OwnedButton, template=CUSTOM_ID_PATTERN):
+    """Done / Skip / Stop / Snooze on a follow-up DM; works after restarts, only for its person."""
+
+    def __init__(
+        self, owner_id: int, job_id: int, action: str, *, disabled: bool = False, row: int = 0
+    ) -> None:
+        super().__init__(
+            CUSTOM_ID.format(user=owner_id, job=job_id, action=action),
+            label=ACTION_LABELS[action],
+            style=discord.ButtonStyle.success
+            if action == "done"
+            else discord.ButtonStyle.secondary,
+            owner_id=owner_id,
+            disabled=disabled,
+        )
+        self.row = row
+        self.job_id = job_id
+        self.action = action
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> FollowUpButton:
+        return cls(int(match["user"]), int(match["job"]), match["action"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        follow_ups: FollowUps = interaction.client.follow_ups
+        outcome, _ = await follow_ups.respond(self.owner_id, self.job_id, self.action)
+        embed = (
+            interaction.message.embeds[0]
+            if interaction.message and interaction.message.embeds
+            else None
+        )
+        if embed is not None:
+            embed.add_field(name=templates.FOLLOW_UP_OUTCOME, value=outcome, inline=False)
+        await interaction.response.edit_message(
+            embed=embed,
+            content=None if embed is not None else outcome,
+            view=followup_view(self.owner_id, self.job_id, disabled=True),
+        )
+
+
+def followup_view(user_id: int, job_id: int, *, disabled: bool = False) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for index, action in enumerate(ACTIONS):
+        view.add_item(
+            FollowUpButton(user_id, job_id, action, disabled=disabled, row=0 if index < 3 else 1)
+        )
+    return view

@@ -1,0 +1,232 @@
+"""/followups: when and whether NextRound DMs you about your entries."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.ext import commands
+
+from bot import templates
+from bot.client import NextRoundBot
+from bot.db.followups import FollowUpRow
+from bot.errors import UserError
+from bot.followups import (
+    FOREVER_MS,
+    FollowUpButton,
+    FollowUpSettings,
+    parse_hhmm,
+    step_of,
+    zone_suggestions,
+)
+from bot.text import safe
+
+STATUS_LABELS = {"pending": "", "running": " · sending now", "cancelled": " · cancelled"}
+
+
+def settings_embed(settings: FollowUpSettings, now_ms: int) -> discord.Embed:
+    on_off = {True: templates.SETTINGS_ON, False: templates.SETTINGS_OFF}
+    if not settings.paused_at(now_ms):
+        paused = templates.SETTINGS_NOT_PAUSED
+    elif settings.paused_until == FOREVER_MS:
+        paused = templates.SETTINGS_PAUSED
+    else:
+        paused = templates.SETTINGS_PAUSED_UNTIL.format(until=(settings.paused_until or 0) // 1000)
+    delay = settings.feedback_delay_days
+    description = templates.SETTINGS_LINES.format(
+        timezone=settings.timezone,
+        window_start=settings.window_start,
+        window_end=settings.window_end,
+        weekdays=templates.SETTINGS_WEEKDAYS if settings.weekdays_only else "",
+        thank_you=on_off[settings.thank_you],
+        feedback_request=on_off[settings.feedback_request],
+        check_in=on_off[settings.check_in],
+        delay=delay,
+        day_word=("business day" if settings.weekdays_only else "day")
+        + ("s" if delay != 1 else ""),
+        paused=paused,
+    )
+    return discord.Embed(title=templates.SETTINGS_TITLE, description=description)
+
+
+def list_line(row: FollowUpRow) -> str:
+    if row.state in ("pending", "running"):
+        when = f"<t:{row.due_at // 1000}:F> (<t:{row.due_at // 1000}:R>)"
+        status = STATUS_LABELS[row.state] + (" · snoozed" if row.snoozed else "")
+    else:
+        finished = (row.finished_at or row.due_at) // 1000
+        when = f"<t:{finished}:R>"
+        status = f" · {row.state}: {row.outcome or ''}"
+    return templates.LIST_FOLLOW_UPS_ROW.format(
+        id=row.id,
+        name=templates.FOLLOW_UP_STEP_NAMES[step_of(row.kind)],
+        number=row.entry_number or "?",
+        company=safe(row.company or "deleted entry", 60),
+        when=when,
+        status=safe(status, 200),
+    )
+
+
+def parse_pause_until(text: str, settings: FollowUpSettings, now: datetime) -> int:
+    value = " ".join(text.strip().lower().split())
+    zone = settings.window.zone
+    if match := re.fullmatch(r"(\d{1,3}) days?", value):
+        until = now + timedelta(days=int(match[1]))
+    else:
+        match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?: (\d{1,2}:\d{2}))?", value)
+        if match is None:
+            raise UserError(templates.BAD_PAUSE_UNTIL.format(text=text.strip()[:40]))
+        try:
+            day = datetime.strptime(match[1], "%Y-%m-%d").date()
+        except ValueError:
+            raise UserError(templates.BAD_PAUSE_UNTIL.format(text=text.strip()[:40])) from None
+        at = parse_hhmm(match[2], "until") if match[2] else parse_hhmm("00:00", "until")
+        until = datetime.combine(day, at).replace(tzinfo=zone)
+    if until <= now:
+        raise UserError(templates.PAUSE_IN_PAST)
+    return int(until.timestamp() * 1000)
+
+
+@app_commands.allowed_installs(guilds=True, users=True)
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+class FollowUpsCog(commands.GroupCog, group_name="followups"):
+    """Follow-up DMs about your entries."""
+
+    def __init__(self, bot: NextRoundBot) -> None:
+        self.bot = bot
+        self.follow_ups = bot.follow_ups
+        super().__init__()
+
+    @app_commands.command(name="settings")
+    @app_commands.describe(
+        timezone="Your time zone, like Europe/London (follow-ups arrive at local times)",
+        window_start="Earliest time a follow-up may arrive, HH:MM (default 08:00)",
+        window_end="Follow-ups arrive before this time, HH:MM (default 21:00)",
+        weekdays_only="Only Monday to Friday (default on)",
+        thank_you="Remind me to thank the interviewer",
+        feedback_request="Remind me to ask for feedback",
+        check_in="Check a week later whether feedback came",
+        feedback_delay_days="Days after the rejection to ask for feedback (1–14, default 1)",
+    )
+    async def settings_command(
+        self,
+        interaction: discord.Interaction[NextRoundBot],
+        timezone: str | None = None,
+        window_start: str | None = None,
+        window_end: str | None = None,
+        weekdays_only: bool | None = None,
+        thank_you: bool | None = None,
+        feedback_request: bool | None = None,
+        check_in: bool | None = None,
+        feedback_delay_days: app_commands.Range[int, 1, 14] | None = None,
+    ) -> None:
+        """See or change when follow-up DMs reach you."""
+        options = {
+            "timezone": timezone,
+            "window_start": window_start,
+            "window_end": window_end,
+            "weekdays_only": weekdays_only,
+            "thank_you": thank_you,
+            "feedback_request": feedback_request,
+            "check_in": check_in,
+            "feedback_delay_days": feedback_delay_days,
+        }
+        user_id = interaction.user.id
+        now = int(self.bot.clock.timestamp() * 1000)
+        if all(value is None for value in options.values()):
+            settings = await self.follow_ups.settings(user_id)
+            await interaction.response.send_message(
+                embed=settings_embed(settings, now), ephemeral=True
+            )
+            return
+        settings = await self.follow_ups.update_settings(user_id, **options)
+        await interaction.response.send_message(
+            templates.SETTINGS_SAVED, embed=settings_embed(settings, now), ephemeral=True
+        )
+
+    @settings_command.autocomplete("timezone")
+    async def timezone_autocomplete(
+        self, interaction: discord.Interaction[NextRoundBot], current: str
+    ) -> list[Choice[str]]:
+        return [Choice(name=name, value=name) for name in zone_suggestions(current)]
+
+    @app_commands.command(name="list")
+    async def list_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """Your pending, recently sent and failed follow-ups."""
+        rows = await self.follow_ups.listing(interaction.user.id)
+        if not rows:
+            await interaction.response.send_message(templates.LIST_FOLLOW_UPS_EMPTY, ephemeral=True)
+            return
+        embed = discord.Embed(
+            title=templates.LIST_FOLLOW_UPS_TITLE,
+            description="\n".join(list_line(row) for row in rows)[:4096],
+        )
+        embed.set_footer(text=templates.LIST_FOLLOW_UPS_FOOTER)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="cancel")
+    @app_commands.describe(number="The follow-up's number, as shown in /followups list")
+    async def cancel_command(
+        self, interaction: discord.Interaction[NextRoundBot], number: int
+    ) -> None:
+        """Cancel one pending follow-up."""
+        await self.follow_ups.cancel(interaction.user.id, number)
+        await interaction.response.send_message(
+            templates.FOLLOW_UP_CANCELLED.format(id=number), ephemeral=True
+        )
+
+    @app_commands.command(name="pause")
+    @app_commands.describe(
+        until="YYYY-MM-DD, YYYY-MM-DD HH:MM or '3 days' (default: until you resume)"
+    )
+    async def pause_command(
+        self, interaction: discord.Interaction[NextRoundBot], until: str | None = None
+    ) -> None:
+        """Hold all follow-ups for a while; nothing is lost."""
+        user_id = interaction.user.id
+        until_ms = None
+        if until is not None and until.strip():
+            settings = await self.follow_ups.settings(user_id)
+            until_ms = parse_pause_until(until, settings, self.bot.clock.now())
+        await self.follow_ups.pause(user_id, until_ms)
+        suffix = templates.PAUSED_UNTIL.format(until=until_ms // 1000) if until_ms else ""
+        await interaction.response.send_message(
+            templates.PAUSED.format(until=suffix), ephemeral=True
+        )
+
+    @app_commands.command(name="resume")
+    async def resume_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """Resume paused follow-ups."""
+        resumed = await self.follow_ups.resume(interaction.user.id)
+        await interaction.response.send_message(
+            templates.RESUMED if resumed else templates.NOT_PAUSED, ephemeral=True
+        )
+
+    @app_commands.command(name="test")
+    async def test_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """Send yourself a test DM to check that follow-ups can reach you."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        problem = await self.follow_ups.send_test(interaction.user.id)
+        message = (
+            templates.DM_TEST_SENT
+            if problem is None
+            else templates.DM_TEST_FAILED.format(reason=problem)
+        )
+        await interaction.followup.send(message, ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[NextRoundBot], command: object
+    ) -> None:
+        # The one-time notice about undelivered DMs, after whatever the person asked for.
+        notice = await self.follow_ups.take_notice(interaction.user.id)
+        if notice is not None:
+            await interaction.followup.send(notice, ephemeral=True)
+
+
+async def setup(bot: NextRoundBot) -> None:
+    bot.add_dynamic_items(FollowUpButton)
+    await bot.add_cog(FollowUpsCog(bot))

@@ -1,0 +1,88 @@
+"""Follow-up timing: the worked examples, quiet hours, weekends, DST gaps and folds, snoozes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.followup_timing import (
+    Window,
+    check_in_due,
+    feedback_request_due,
+    local_instant,
+    move_into_window,
+    snooze_until,
+    thank_you_due,
+)
+
+LONDON = ZoneInfo("Europe/London")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "logged", "thank_you", "feedback", "check_in"),
+    [
+        (LONDON, "2027-03-24 14:00", "2027-03-24 16:00", "2027-03-25 10:00", "2027-04-01 09:00"),
+        (LONDON, "2027-03-26 22:30", "2027-03-29 07:00", "2027-03-29 09:00", "2027-04-05 09:00"),
+        (NEW_YORK, "2027-03-12 20:00", "2027-03-12 22:00", "2027-03-15 14:00", "2027-03-22 14:00"),
+    ],
+)
+def test_worked_examples(
+    zone: ZoneInfo, logged: str, thank_you: str, feedback: str, check_in: str
+) -> None:
+    window = Window(zone)
+    logged_at = utc(logged)
+    feedback_at = feedback_request_due(logged_at, window, 1)
+    assert thank_you_due(logged_at, window) == utc(thank_you)
+    assert feedback_at == utc(feedback)
+    assert check_in_due(feedback_at, window) == utc(check_in)
+
+
+def test_quiet_hours_and_weekends() -> None:
+    window = Window(LONDON)
+    # 21:00 is already outside (the window is 08:00 up to 21:00).
+    assert move_into_window(utc("2027-01-13 21:00"), window) == utc("2027-01-14 08:00")
+    assert move_into_window(utc("2027-01-13 20:59"), window) == utc("2027-01-13 20:59")
+    assert move_into_window(utc("2027-01-13 06:00"), window) == utc("2027-01-13 08:00")
+    assert move_into_window(utc("2027-01-16 12:00"), window) == utc("2027-01-18 08:00")  # Sat
+    every_day = Window(LONDON, weekdays_only=False)
+    assert move_into_window(utc("2027-01-16 12:00"), every_day) == utc("2027-01-16 12:00")
+    late = Window(LONDON, start=time(18, 0), end=time(22, 0))
+    assert move_into_window(utc("2027-01-13 12:00"), late) == utc("2027-01-13 18:00")
+
+
+def test_business_days_versus_calendar_days() -> None:
+    logged = utc("2027-01-15 12:00")  # a Friday
+    assert feedback_request_due(logged, Window(LONDON), 2) == utc("2027-01-19 10:00")
+    assert feedback_request_due(logged, Window(LONDON, weekdays_only=False), 2) == utc(
+        "2027-01-17 10:00"
+    )
+
+
+def test_dst_gap_and_fold() -> None:
+    # 01:30 does not exist in London on 2027-03-28: it moves past the gap.
+    assert local_instant(datetime(2027, 3, 28).date(), time(1, 30), LONDON) == utc(
+        "2027-03-28 01:30"
+    )
+    # 01:30 happens twice on 2027-10-31: the first one (BST) is taken.
+    assert local_instant(datetime(2027, 10, 31).date(), time(1, 30), LONDON) == utc(
+        "2027-10-31 00:30"
+    )
+    window = Window(LONDON, start=time(1, 30), end=time(23, 0), weekdays_only=False)
+    assert move_into_window(utc("2027-03-28 00:10"), window) == utc("2027-03-28 01:30")
+
+
+def test_snoozes() -> None:
+    window = Window(LONDON)
+    now = utc("2027-01-13 15:00")  # Wednesday
+    assert snooze_until("hour", now, window) == utc("2027-01-13 16:00")
+    assert snooze_until("tomorrow", now, window) == utc("2027-01-14 10:00")
+    assert snooze_until("week", now, window) == utc("2027-01-20 10:00")
+    assert snooze_until("hour", utc("2027-01-13 20:30"), window) == utc("2027-01-14 08:00")
+    assert snooze_until("tomorrow", utc("2027-01-15 15:00"), window) == utc("2027-01-18 08:00")
