@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -145,3 +146,12 @@ class NextRoundBot(commands.Bot):
     async def close(self) -> None:
         await self.scheduler.stop()
         await super().close()
+        # Listeners still running (e.g. a notice after a command) finish before the database
+        # owner closes the connection under them.
+        listeners = [
+            task
+            for task in asyncio.all_tasks()
+            if task.get_name().startswith("discord.py: ") and task is not asyncio.current_task()
+        ]
+        if listeners:
+            await asyncio.wait(listeners, timeout=5)

@@ -15,7 +15,7 @@ from bot.entries import (
     EntryStats,
     FeedbackStatus,
 )
-from bot.text import safe, truncate
+from bot.text import defuse_mentions, one_line, safe, truncate
 
 FIELD_VALUE_MAX = 1024
 TITLE_MAX = 256
@@ -36,8 +36,12 @@ def feedback_text(entry: Entry) -> str:
 
 def entry_embed(entry: Entry, *, description: str | None = None) -> discord.Embed:
     embed = discord.Embed(
-        title=safe(
-            templates.ENTRY_TITLE.format(number=entry.number, company=entry.company), TITLE_MAX
+        # Titles render no headings or mentions, but keep the text itself mention-free.
+        title=truncate(
+            defuse_mentions(
+                templates.ENTRY_TITLE.format(number=entry.number, company=one_line(entry.company))
+            ),
+            TITLE_MAX,
         ),
         description=description,
         colour=BRAND_COLOUR,

@@ -65,8 +65,16 @@ class JobResult:
 JobHandler = Callable[[Job], Awaitable[JobResult | None]]
 
 
-def iso_ms(value: int) -> str:
-    return datetime.fromtimestamp(value / 1000, UTC).isoformat(timespec="milliseconds")
+class LazyIso:
+    """Formats UTC milliseconds as ISO 8601 only if the log line is actually written."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return datetime.fromtimestamp(self.value / 1000, UTC).isoformat(timespec="milliseconds")
 
 
 class Scheduler:
@@ -330,8 +338,8 @@ class Scheduler:
                 "job id=%d kind=%s due=%s ran=%s late_ms=%d attempt=%d outcome=%s%s",
                 job.id,
                 job.kind,
-                iso_ms(job.due_at),
-                iso_ms(started),
+                LazyIso(job.due_at),
+                LazyIso(started),
                 started - job.due_at,
                 job.attempts,
                 ack.state,

@@ -23,7 +23,7 @@ from tests.emulator import DiscordEmulator
 
 TOKEN = "test-token"
 # Wed 2027-03-24 14:00:00 UTC: a weekday afternoon, far from DST changes in Europe and the US.
-START = 1_806_501_600.0
+START = 1_805_896_800.0
 MANAGE_GUILD = 1 << 5
 
 

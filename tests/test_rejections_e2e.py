@@ -1,0 +1,365 @@
+"""/rejection and /privacy end to end: the real bot, the emulator, an injected clock."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from typing import Any
+
+import pytest
+
+from bot.db import entries as entry_store
+from tests.conftest import RunningBot, World
+from tests.emulator import InteractionHandle
+
+pytestmark = pytest.mark.timeout(30)
+
+EPHEMERAL = 1 << 6
+MENTION = re.compile(r"@everyone|@here|<@[!&]?\d+>")
+
+
+async def run(
+    world: World,
+    user: int,
+    command: str,
+    options: dict[str, Any] | None = None,
+    *,
+    where: str = "guild",
+) -> InteractionHandle:
+    emulator = world.emulator
+    if where == "guild":
+        return await emulator.invoke(
+            user, command, options or {}, guild_id=world.guild_id, channel_id=world.channel_id
+        )
+    if where == "user_install":
+        return await emulator.invoke(
+            user,
+            command,
+            options or {},
+            guild_id=world.guild_id,
+            channel_id=world.channel_id,
+            user_install=True,
+        )
+    return await emulator.invoke(user, command, options or {})
+
+
+async def reply(
+    world: World,
+    user: int,
+    command: str,
+    options: dict[str, Any] | None = None,
+    *,
+    where: str = "guild",
+) -> dict[str, Any]:
+    interaction = await run(world, user, command, options, where=where)
+    response = await interaction.wait_response()
+    data: dict[str, Any] = response["data"]
+    assert data.get("flags", 0) & EPHEMERAL, f"{command} must answer ephemerally"
+    assert data.get("allowed_mentions", {"parse": []}).get("parse", []) == []
+    return data
+
+
+def text_of(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+async def entry_count(running: RunningBot, user: int) -> int:
+    return await entry_store.count_entries(running.database, user)
+
+
+async def test_log_with_every_option(world: World, running: RunningBot) -> None:
+    data = await reply(
+        world,
+        world.alice,
+        "rejection log",
+        {
+            "company": "  Acme Corp ",
+            "role": "Backend engineer",
+            "stage": "final",
+            "date": "yesterday",
+            "interviewer": "Sam Lee",
+            "notes": "Asked about scaling.",
+        },
+    )
+    embed = data["embeds"][0]
+    assert embed["title"] == "#1 · Acme Corp"
+    assert len(embed["description"]) < 200
+    assert "!!" not in embed["description"]
+    fields = {field["name"]: field["value"] for field in embed["fields"]}
+    assert fields["Role"] == "Backend engineer"
+    assert fields["Stage"] == "Final round"
+    assert fields["Date"] == "2027-03-23"
+    assert fields["Interviewer"] == "Sam Lee"
+    assert "Follow-ups by DM" in fields["What happens next"]
+    entry = await entry_store.get_entry(running.database, world.alice, 1)
+    assert entry is not None
+    assert entry.company == "Acme Corp"
+    assert entry.guild_id == world.guild_id
+
+
+@pytest.mark.parametrize(
+    ("options", "phrase"),
+    [
+        ({"company": "   "}, "can't be empty"),
+        ({"company": "x" * 101}, "101 characters"),
+        ({"company": "Acme", "role": "r" * 101}, "role is 101"),
+        ({"company": "Acme", "interviewer": "i" * 101}, "interviewer name is 101"),
+        ({"company": "Acme", "notes": "n" * 1001}, "notes is 1001"),
+        ({"company": "Acme", "date": "2027-03-25"}, "in the future"),
+        ({"company": "Acme", "date": "last week"}, "couldn't read"),
+        ({"company": "Acme", "date": "1999-05-01"}, "2000-01-01"),
+    ],
+)
+async def test_bad_input_is_one_sentence_and_stores_nothing(
+    world: World, running: RunningBot, options: dict[str, Any], phrase: str
+) -> None:
+    data = await reply(world, world.alice, "rejection log", options)
+    assert phrase in data["content"]
+    assert "embeds" not in data or not data["embeds"]
+    assert data["content"].count(".") <= 3
+    assert await entry_count(running, world.alice) == 0
+
+
+async def test_mentions_in_user_text_never_ping(world: World, running: RunningBot) -> None:
+    data = await reply(
+        world,
+        world.alice,
+        "rejection log",
+        {
+            "company": "@everyone <@&123>",
+            "notes": "<@&123> and @here and <@456>",
+        },
+    )
+    assert not MENTION.search(text_of(data))
+    view = await reply(world, world.alice, "rejection view", {"number": 1})
+    assert not MENTION.search(text_of(view))
+    listing = await reply(world, world.alice, "rejection list")
+    assert not MENTION.search(text_of(listing))
+    for request in world.emulator.requests_matching("POST", r"^/interactions/"):
+        assert request.json["data"].get("allowed_mentions", {}).get("parse", []) == []
+
+
+async def test_numbers_are_never_reused(world: World, running: RunningBot) -> None:
+    for company in ("A", "B", "C", "D"):
+        await reply(world, world.alice, "rejection log", {"company": company})
+    await run_delete(world, world.alice, 4)
+    data = await reply(world, world.alice, "rejection log", {"company": "E"})
+    assert data["embeds"][0]["title"] == "#5 · E"
+
+
+async def run_delete(world: World, user: int, number: int, confirm: bool = True) -> dict[str, Any]:
+    interaction = await run(world, user, "rejection delete", {"number": number})
+    await interaction.wait_response()
+    message = await interaction.wait_message()
+    choice = "yes" if confirm else "no"
+    click = await world.emulator.click(user, message, f"nr:entry-delete:{user}:{number}:{choice}")
+    response = await click.wait_response()
+    return response["data"]
+
+
+async def test_another_persons_number_is_not_found(world: World, running: RunningBot) -> None:
+    await reply(world, world.alice, "rejection log", {"company": "Acme"})
+    missing = (await reply(world, world.bob, "rejection view", {"number": 99}))["content"]
+    for command, options in (
+        ("rejection view", {"number": 1}),
+        ("rejection edit", {"number": 1, "company": "Mine now"}),
+        ("rejection delete", {"number": 1}),
+        ("rejection feedback", {"number": 1, "status": "asked"}),
+    ):
+        data = await reply(world, world.bob, command, options)
+        assert data["content"] == missing.replace("#99", "#1")
+    entry = await entry_store.get_entry(running.database, world.alice, 1)
+    assert entry is not None and entry.company == "Acme"
+
+
+async def test_list_pages_and_buttons(world: World, running: RunningBot) -> None:
+    for number in range(1, 24):
+        await reply(world, world.alice, "rejection log", {"company": f"Company {number}"})
+    interaction = await run(world, world.alice, "rejection list")
+    first = (await interaction.wait_response())["data"]
+    rows = first["embeds"][0]["description"].splitlines()
+    assert len(rows) == 10
+    assert rows[0].startswith("**#23** Company 23")
+    assert "Page 1 of 3" in first["embeds"][0]["footer"]["text"]
+    message = await interaction.wait_message()
+    stranger = await world.emulator.click(world.bob, message, f"nr:list:{world.alice}:2:n")
+    assert "someone else" in (await stranger.wait_response())["data"]["content"]
+    click = await world.emulator.click(world.alice, message, f"nr:list:{world.alice}:2:n")
+    page_two = (await click.wait_response())["data"]
+    assert page_two["embeds"][0]["description"].splitlines()[0].startswith("**#13**")
+    out_of_range = await reply(world, world.alice, "rejection list", {"page": 4})
+    assert "no page 4" in out_of_range["content"]
+
+
+async def test_edit_delete_feedback_and_stats(world: World, running: RunningBot) -> None:
+    await reply(world, world.alice, "rejection log", {"company": "Acme", "stage": "screen"})
+    edited = await reply(
+        world,
+        world.alice,
+        "rejection edit",
+        {"number": 1, "role": "Designer", "date": "3 days ago"},
+    )
+    fields = {field["name"]: field["value"] for field in edited["embeds"][0]["fields"]}
+    assert fields["Role"] == "Designer"
+    assert fields["Date"] == "2027-03-21"
+    nothing = await reply(world, world.alice, "rejection edit", {"number": 1})
+    assert "at least one option" in nothing["content"]
+    feedback = await reply(
+        world,
+        world.alice,
+        "rejection feedback",
+        {"number": 1, "status": "received", "summary": "More system design", "theme": "technical"},
+    )
+    assert "received" in feedback["content"]
+    stats = await reply(world, world.alice, "rejection stats")
+    stats_text = text_of(stats)
+    assert "Technical skills: 1" in stats_text
+    assert "Phone or recruiter screen: 1" in stats_text
+    kept = await run_delete(world, world.alice, 1, confirm=False)
+    assert "Kept entry #1" in kept["content"]
+    deleted = await run_delete(world, world.alice, 1)
+    assert "Deleted entry #1" in deleted["content"]
+    assert await entry_count(running, world.alice) == 0
+    pending = await running.database.fetch_value(
+        "SELECT COUNT(*) FROM scheduled_jobs WHERE user_id = ? AND state = 'pending'",
+        (world.alice,),
+    )
+    assert pending == 0
+
+
+async def test_company_autocomplete_is_personal_and_prefix_first(
+    world: World, running: RunningBot
+) -> None:
+    for company in ("Globex", "Acme", "Big Acme Labs", "Acme Widgets"):
+        await reply(world, world.alice, "rejection log", {"company": company})
+    await reply(world, world.bob, "rejection log", {"company": "Acme Secret"})
+    choices = await world.emulator.autocomplete(
+        world.alice,
+        "rejection log",
+        {"company": "acm"},
+        "company",
+        guild_id=world.guild_id,
+        channel_id=world.channel_id,
+    )
+    names = [choice["name"] for choice in choices]
+    assert set(names) == {"Acme", "Acme Widgets", "Big Acme Labs"}
+    assert names[-1] == "Big Acme Labs"
+
+
+async def test_works_in_dms_and_as_a_user_installed_app(world: World, running: RunningBot) -> None:
+    await reply(world, world.alice, "rejection log", {"company": "In a DM"}, where="dm")
+    await reply(world, world.alice, "rejection log", {"company": "User app"}, where="user_install")
+    listing = await reply(world, world.alice, "rejection list", where="guild")
+    description = listing["embeds"][0]["description"]
+    assert "In a DM" in description and "User app" in description
+
+
+async def test_daily_limit(world: World, running: RunningBot) -> None:
+    for number in range(30):
+        await reply(world, world.alice, "rejection log", {"company": f"C{number}"})
+    refused = await reply(world, world.alice, "rejection log", {"company": "One too many"})
+    assert "30 entries in the last 24 hours" in refused["content"]
+    assert await entry_count(running, world.alice) == 30
+    running.clock.advance(24 * 3600 + 1)
+    await reply(world, world.alice, "rejection log", {"company": "Next day"})
+    assert await entry_count(running, world.alice) == 31
+
+
+async def test_kept_limit_refuses_the_5001st(world: World, running: RunningBot) -> None:
+    async with running.database.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO people (user_id, next_entry_number, created_at) VALUES (?, 5001, 0)",
+            (world.alice,),
+        )
+        await tx.executemany(
+            "INSERT INTO entries (user_id, number, company, stage, rejected_on, created_at, "
+            "updated_at) VALUES (?, ?, 'Old', 'interview', '2026-01-01', 0, 0)",
+            ((world.alice, number) for number in range(1, 5001)),
+        )
+    refused = await reply(world, world.alice, "rejection log", {"company": "Too many"})
+    assert "5,000 entries" in refused["content"]
+    assert await entry_count(running, world.alice) == 5000
+
+
+async def export(world: World, user: int, limit: int | None = None) -> tuple[str, list[Any]]:
+    interaction = await world.emulator.invoke(
+        user,
+        "privacy export",
+        {},
+        guild_id=world.guild_id,
+        channel_id=world.channel_id,
+        attachment_size_limit=limit,
+    )
+    message = await interaction.wait_followup()
+    return message.content, message.files
+
+
+async def test_export_contains_exactly_what_was_stored(world: World, running: RunningBot) -> None:
+    await reply(
+        world,
+        world.alice,
+        "rejection log",
+        {"company": "Café Zoë", "role": "Barista", "notes": 'Said "maybe later", 100%'},
+    )
+    await reply(world, world.alice, "rejection feedback", {"number": 1, "status": "asked"})
+    await reply(world, world.bob, "rejection log", {"company": "Not Alice's"})
+    content, files = await export(world, world.alice)
+    assert content == "Here is everything NextRound stores about you."
+    by_name = {file.filename: file.data for file in files}
+    assert set(by_name) == {"nextround-export.json", "nextround-export.csv"}
+    raw_json = by_name["nextround-export.json"].decode("utf-8")
+    assert "Café Zoë" in raw_json  # not ASCII-escaped
+    document = json.loads(raw_json)
+    stored = await entry_store.list_entries(running.database, world.alice)
+    assert [item["company"] for item in document["entries"]] == [e.company for e in stored]
+    assert document["entries"][0]["notes"] == 'Said "maybe later", 100%'
+    assert document["entries"][0]["feedback_status"] == "asked"
+    assert len(document["follow_ups"]) == 3
+    assert "Not Alice" not in raw_json
+    rows = list(csv.DictReader(io.StringIO(by_name["nextround-export.csv"].decode("utf-8"))))
+    assert [row["company"] for row in rows] == ["Café Zoë"]
+    assert rows[0]["notes"] == 'Said "maybe later", 100%'
+
+
+async def test_export_zips_when_too_large_and_explains_when_still_too_large(
+    world: World, running: RunningBot
+) -> None:
+    for number in range(25):
+        await reply(
+            world, world.alice, "rejection log", {"company": f"C{number}", "notes": "n" * 900}
+        )
+    _, files = await export(world, world.alice)
+    total = sum(len(file.data) for file in files)
+    content, zipped = await export(world, world.alice, limit=total - 1)
+    assert [file.filename for file in zipped] == ["nextround-export.zip"]
+    with zipfile.ZipFile(io.BytesIO(zipped[0].data)) as archive:
+        assert sorted(archive.namelist()) == ["nextround-export.csv", "nextround-export.json"]
+    assert "zipped" in content
+    content, nothing = await export(world, world.alice, limit=200)
+    assert nothing == []
+    assert "larger than Discord lets me upload" in content
+
+
+async def test_privacy_delete_removes_everything_of_one_person(
+    world: World, running: RunningBot
+) -> None:
+    await reply(world, world.alice, "rejection log", {"company": "Acme"})
+    await reply(world, world.alice, "followups settings", {"timezone": "Europe/London"})
+    await reply(world, world.bob, "rejection log", {"company": "Bob's"})
+    interaction = await run(world, world.alice, "privacy delete")
+    await interaction.wait_response()
+    message = await interaction.wait_message()
+    click = await world.emulator.click(world.alice, message, f"nr:privacy-delete:{world.alice}:yes")
+    done = (await click.wait_response())["data"]["content"]
+    assert "1 entry" in done and "3 follow-ups" in done and "1 settings record" in done
+    for table in ("entries", "people", "scheduled_jobs"):
+        count = await running.database.fetch_value(
+            f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (world.alice,)
+        )
+        assert count == 0, table
+    assert await entry_count(running, world.bob) == 1
+    again = await reply(world, world.alice, "rejection log", {"company": "Fresh start"})
+    assert again["embeds"][0]["title"] == "#1 · Fresh start"
