@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot import templates
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import DISCORD_GLOBAL_RATE, Settings
 from bot.db import Database, sync_state
 from bot.entries import Entry
 from bot.followups import STEPS as FOLLOW_UP_STEPS
@@ -84,9 +84,18 @@ class NextRoundBot(commands.Bot):
         self.database = database
         self.clock = clock
         self.scheduler = scheduler or Scheduler(
-            database, clock, max_sleep=settings.max_sleep_seconds
+            database,
+            clock,
+            max_sleep=settings.max_sleep_seconds,
+            owner=settings.instance_name or None,
+            # About a second of sends claimed ahead: little is held if the process dies.
+            batch_size=64,
         )
-        self.send_limiter = TokenBucket(settings.send_rate_per_second, clock)
+        rate = settings.send_rate_per_second
+        # Burst + one second of refill stays within Discord's 50 requests in any second.
+        self.send_limiter = TokenBucket(
+            rate, clock, capacity=max(1.0, min(5.0, DISCORD_GLOBAL_RATE - rate))
+        )
         self.rejection_log = RejectionLog(database, clock)
         self.next_step_providers: list[Callable[[Entry], Awaitable[str]]] = []
         self.follow_ups = FollowUps(database, clock, self.scheduler, self.send_limiter)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ class Settings:
     max_sleep_seconds: float
     send_rate_per_second: float
     force_sync: bool
+    instance_name: str = ""
 
     def __repr__(self) -> str:  # the token never appears in logs or tracebacks
         return (
@@ -131,6 +133,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     max_sleep_seconds = _positive_number(env, "NEXTROUND_MAX_SLEEP", 30.0)
     send_rate = _positive_number(env, "NEXTROUND_SEND_RATE", 45.0, maximum=DISCORD_GLOBAL_RATE)
     force_sync = _flag(env, "NEXTROUND_FORCE_SYNC")
+    instance_name = _text(env, "NEXTROUND_INSTANCE") or socket.gethostname()
+    if len(instance_name) > 100:
+        raise ConfigError("NEXTROUND_INSTANCE", "must be at most 100 characters")
     token = _text(env, "DISCORD_TOKEN")
     if token is None:
         raise ConfigError(
@@ -148,6 +153,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_sleep_seconds=max_sleep_seconds,
         send_rate_per_second=send_rate,
         force_sync=force_sync,
+        instance_name=instance_name,
     )
 
 

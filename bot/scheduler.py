@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import secrets
 import socket
@@ -103,8 +102,10 @@ class Scheduler:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
-        # Unique per process, so two instances (or a restarted one) never share a lease.
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        # Stable across restarts of one instance, so a restarted process takes back at once the
+        # rows its previous run held (a crash then costs no lease wait); two processes on one
+        # database need different owners.
+        self.owner = owner or socket.gethostname()
         self._worker_count = workers
         self._handlers: dict[str, JobHandler] = {}
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
@@ -128,9 +129,11 @@ class Scheduler:
         self._handlers[kind] = handler
 
     async def start(self) -> None:
-        recovered = await job_store.recover_expired_leases(self._database, now=self._now())
+        now = self._now()
+        recovered = await job_store.recover_expired_leases(self._database, now=now)
+        recovered += await job_store.recover_leases_of(self._database, owner=self.owner)
         if recovered:
-            log.info("recovered %d rows whose lease had expired", recovered)
+            log.info("recovered %d rows left running by an earlier run", recovered)
         self._stopping = False
         self._tasks = [asyncio.create_task(self._dispatch(), name="scheduler-dispatch")]
         self._tasks += [

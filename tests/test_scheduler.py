@@ -160,7 +160,7 @@ async def test_a_crashed_runner_is_recovered_after_its_lease(
         database, owner="dead", now=at(0), lease_until=at(60), limit=10
     )
     assert len(claimed) == 1
-    scheduler = Scheduler(database, clock, lease_seconds=60)
+    scheduler = Scheduler(database, clock, lease_seconds=60, owner="alive")
     recorder = Recorder(clock)
     scheduler.register("note", recorder)
     await scheduler.start()
@@ -172,6 +172,23 @@ async def test_a_crashed_runner_is_recovered_after_its_lease(
         await asyncio.sleep(0.05)
         await scheduler.settle()
         assert [job_id for job_id, _ in recorder.ran] == [claimed[0].id]
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_restarted_instance_takes_back_its_own_rows_at_once(
+    database: Database, clock: ManualClock
+) -> None:
+    async with database.transaction() as tx:
+        await job_store.insert_jobs(tx, [NewJob("note", at(0))], at(0))
+    await job_store.claim_due(database, owner="host-a", now=at(0), lease_until=at(60), limit=10)
+    scheduler = Scheduler(database, clock, owner="host-a")
+    recorder = Recorder(clock)
+    scheduler.register("note", recorder)
+    await scheduler.start()
+    try:
+        await scheduler.settle()
+        assert len(recorder.ran) == 1  # no wait for the 60 s lease of the killed run
     finally:
         await scheduler.stop()
 
@@ -297,7 +314,7 @@ async def test_two_schedulers_on_one_database_never_run_the_same_row(
 
     schedulers = []
     for name, db in (("a", first_db), ("b", second_db)):
-        scheduler = Scheduler(db, clock, batch_size=7, workers=4)
+        scheduler = Scheduler(db, clock, batch_size=7, workers=4, owner=name)
         scheduler.register("note", handler_for(name))
         schedulers.append(scheduler)
     async with first_db.transaction() as tx:

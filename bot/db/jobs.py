@@ -214,6 +214,15 @@ async def recover_expired_leases(database: Database, *, now: int) -> int:
     )
 
 
+async def recover_leases_of(database: Database, *, owner: str) -> int:
+    """At startup: rows this instance held when it last stopped go back to pending."""
+    return await database.execute(
+        "UPDATE scheduled_jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL "
+        "WHERE state = 'running' AND lease_owner = ?",
+        (owner,),
+    )
+
+
 async def record_attempt(
     database: Database, job_id: int, *, owner: str, nonce: str, channel_id: int, at: int
 ) -> str:

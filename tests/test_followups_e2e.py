@@ -1,0 +1,360 @@
+"""Follow-up DMs end to end: worked examples, buttons, restarts at every point, DMs closed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.db import Database
+from bot.db import jobs as job_store
+from bot.errors import UserError
+from tests.conftest import START, BotFactory, RunningBot, World
+
+pytestmark = pytest.mark.timeout(30)
+
+EPHEMERAL = 1 << 6
+STEPS = ("thank_you", "feedback_request", "check_in")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def ms(text: str) -> int:
+    return int(utc(text).timestamp() * 1000)
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> ManualClock:
+    return ManualClock(getattr(request, "param", START))
+
+
+async def command(
+    world: World, user: int, name: str, options: dict[str, Any] | None = None, *, dm: bool = False
+) -> dict[str, Any]:
+    if dm:
+        interaction = await world.emulator.invoke(user, name, options or {})
+    else:
+        interaction = await world.emulator.invoke(
+            user, name, options or {}, guild_id=world.guild_id, channel_id=world.channel_id
+        )
+    response = await interaction.wait_response()
+    if response["type"] == 5:  # deferred: the answer is the first follow-up
+        message = await interaction.wait_followup()
+        return message.payload
+    data: dict[str, Any] = response["data"]
+    assert data.get("flags", 0) & EPHEMERAL
+    return data
+
+
+async def follow_up_rows(running: RunningBot, user: int) -> dict[str, dict[str, Any]]:
+    rows = await running.database.fetch_all(
+        "SELECT * FROM scheduled_jobs WHERE user_id = ? AND kind LIKE 'followup:%' ORDER BY due_at",
+        (user,),
+    )
+    return {row["kind"].removeprefix("followup:"): dict(row) for row in rows}
+
+
+async def move_to(running: RunningBot, instant: int) -> None:
+    running.clock.set(instant / 1000)
+    await running.bot.scheduler.settle()
+
+
+def custom_ids(message: Any) -> list[str]:
+    return [component["custom_id"] for row in message.components for component in row["components"]]
+
+
+@pytest.mark.parametrize(
+    ("clock", "zone", "logged", "expected"),
+    [
+        (
+            ms("2027-03-24 14:00") / 1000,
+            "Europe/London",
+            "2027-03-24 14:00",
+            ("2027-03-24 16:00", "2027-03-25 10:00", "2027-04-01 09:00"),
+        ),
+        (
+            ms("2027-03-26 22:30") / 1000,
+            "Europe/London",
+            "2027-03-26 22:30",
+            ("2027-03-29 07:00", "2027-03-29 09:00", "2027-04-05 09:00"),
+        ),
+        (
+            ms("2027-03-12 20:00") / 1000,
+            "America/New_York",
+            "2027-03-12 20:00",
+            ("2027-03-12 22:00", "2027-03-15 14:00", "2027-03-22 14:00"),
+        ),
+    ],
+    indirect=["clock"],
+)
+async def test_worked_examples_arrive_at_their_instants(
+    world: World, start_bot: BotFactory, zone: str, logged: str, expected: tuple[str, str, str]
+) -> None:
+    running = await start_bot()
+    await command(world, world.alice, "followups settings", {"timezone": zone})
+    assert running.clock.timestamp() * 1000 == ms(logged)
+    reply = await command(
+        world,
+        world.alice,
+        "rejection log",
+        {"company": "Acme", "role": "Analyst", "interviewer": "Sam Lee"},
+    )
+    assert "<t:" in reply["embeds"][0]["fields"][-1]["value"]
+    rows = await follow_up_rows(running, world.alice)
+    assert [rows[step]["due_at"] for step in STEPS] == [ms(text) for text in expected]
+    for number, (step, due_text) in enumerate(zip(STEPS, expected, strict=True), start=1):
+        await move_to(running, ms(due_text) - 1)
+        assert len(world.emulator.dm_messages(world.alice)) == number - 1
+        await move_to(running, ms(due_text))
+        dms = world.emulator.dm_messages(world.alice)
+        assert len(dms) == number, step
+        embed = dms[-1].embeds[0]
+        assert datetime.fromisoformat(embed["timestamp"]) == utc(due_text)
+        assert "Acme" in embed["description"] and "```" in embed["description"]
+        assert len(embed["description"]) < 1500
+        assert "late" not in embed["description"]
+        assert any(f":{rows[step]['id']}:" in custom_id for custom_id in custom_ids(dms[-1]))
+    assert "Sam Lee" in world.emulator.dm_messages(world.alice)[0].embeds[0]["description"]
+
+
+async def test_buttons_done_snooze_skip_stop_survive_a_restart(
+    world: World, start_bot: BotFactory
+) -> None:
+    running = await start_bot()
+    await command(world, world.alice, "followups settings", {"timezone": "Europe/London"})
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    await command(world, world.alice, "rejection log", {"company": "Globex"})
+    rows = await follow_up_rows(running, world.alice)
+    await move_to(running, rows["thank_you"]["due_at"])
+    first, second = world.emulator.dm_messages(world.alice)
+    await running.stop()
+    running = await start_bot()  # the buttons are DynamicItems: they work after a restart
+
+    stranger = await world.emulator.click(world.bob, first, custom_ids(first)[0])
+    assert "someone else" in (await stranger.wait_response())["data"]["content"]
+
+    job_id = custom_ids(first)[0].split(":")[3]
+    snooze = await world.emulator.click(world.alice, first, f"nr:fu:{world.alice}:{job_id}:hour")
+    edited = (await snooze.wait_response())["data"]
+    assert edited["embeds"][0]["fields"][-1]["value"].startswith("Snoozed until <t:")
+    assert all(
+        component.get("disabled") for row in edited["components"] for component in row["components"]
+    )
+    # A second press (a double tap racing the edit) changes nothing.
+    with pytest.raises(UserError, match="already handled"):
+        await running.bot.follow_ups.respond(world.alice, int(job_id), "done")
+    await move_to(running, running.clock.timestamp() * 1000 + 3_600_000)
+    snoozed = world.emulator.dm_messages(world.alice)[-1]
+    assert len(world.emulator.dm_messages(world.alice)) == 3
+    assert "Acme" in snoozed.embeds[0]["title"] or "Acme" in snoozed.embeds[0]["description"]
+
+    second_job = custom_ids(second)[0].split(":")[3]
+    stop = await world.emulator.click(world.alice, second, f"nr:fu:{world.alice}:{second_job}:stop")
+    assert "stopped" in (await stop.wait_response())["data"]["embeds"][0]["fields"][-1]["value"]
+    globex = await running.database.fetch_all(
+        "SELECT state FROM scheduled_jobs WHERE subject_id = (SELECT id FROM entries "
+        "WHERE company = 'Globex') AND kind LIKE 'followup:%'"
+    )
+    assert sorted(row["state"] for row in globex) == ["cancelled", "cancelled", "done"]
+
+    # Done on a feedback request marks feedback as asked on the entry.
+    acme_rows = await follow_up_rows(running, world.alice)
+    await move_to(running, acme_rows["feedback_request"]["due_at"])
+    request = world.emulator.dm_messages(world.alice)[-1]
+    done = await world.emulator.click(world.alice, request, custom_ids(request)[0])
+    assert "asked" in (await done.wait_response())["data"]["embeds"][0]["fields"][-1]["value"]
+    status = await running.database.fetch_value(
+        "SELECT feedback_status FROM entries WHERE company = 'Acme'"
+    )
+    assert status == "asked"
+    skip = await world.emulator.click(world.alice, snoozed, custom_ids(snoozed)[1])
+    assert "Skipped" in (await skip.wait_response())["data"]["embeds"][0]["fields"][-1]["value"]
+
+
+async def test_feedback_received_cancels_the_check_in(world: World, running: RunningBot) -> None:
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    await command(world, world.alice, "rejection feedback", {"number": 1, "status": "received"})
+    rows = await follow_up_rows(running, world.alice)
+    assert rows["check_in"]["state"] == "cancelled"
+    assert rows["feedback_request"]["state"] == "pending"
+
+
+async def test_old_entries_get_fewer_or_no_follow_ups(world: World, running: RunningBot) -> None:
+    reply = await command(
+        world, world.alice, "rejection log", {"company": "Old", "date": "61 days ago"}
+    )
+    assert "more than 60 days old" in reply["embeds"][0]["fields"][-1]["value"]
+    await command(world, world.alice, "rejection log", {"company": "Week", "date": "8 days ago"})
+    rows = await follow_up_rows(running, world.alice)
+    assert set(rows) == {"feedback_request", "check_in"}
+
+
+async def test_dms_closed_fails_and_notices_once(world: World, running: RunningBot) -> None:
+    world.emulator.set_dms_closed(world.alice)
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    rows = await follow_up_rows(running, world.alice)
+    await move_to(running, rows["thank_you"]["due_at"])
+    rows = await follow_up_rows(running, world.alice)
+    assert rows["thank_you"]["state"] == "failed"
+    assert "direct messages" in rows["thank_you"]["outcome"]
+    assert len(world.emulator.requests_matching("POST", r"^/channels/\d+/messages$")) == 1
+    interaction = await world.emulator.invoke(
+        world.alice, "rejection list", {}, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    notice = await interaction.wait_followup()
+    assert notice.ephemeral
+    assert "couldn't deliver your follow-up DMs" in notice.content
+    again = await world.emulator.invoke(world.alice, "help", {})
+    await again.wait_response()
+    await running.bot.scheduler.settle()
+    assert again.followups == []
+    listing = await command(world, world.alice, "followups list")
+    assert "failed" in listing["embeds"][0]["description"]
+
+
+async def test_followups_test_command(world: World, running: RunningBot) -> None:
+    sent = await command(world, world.alice, "followups test")
+    assert "test DM" in sent["content"]
+    assert len(world.emulator.dm_messages(world.alice)) == 1
+    world.emulator.set_dms_closed(world.bob)
+    refused = await command(world, world.bob, "followups test")
+    assert "couldn't DM you" in refused["content"]
+
+
+async def test_a_late_follow_up_says_so_and_a_week_late_one_is_missed(
+    world: World, start_bot: BotFactory
+) -> None:
+    running = await start_bot()
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    rows = await follow_up_rows(running, world.alice)
+    await running.stop()
+    running.clock.set(rows["thank_you"]["due_at"] / 1000 + 3 * 3600)  # down for three hours
+    running = await start_bot()
+    await running.bot.scheduler.settle()
+    (late,) = world.emulator.dm_messages(world.alice)
+    assert f"<t:{rows['thank_you']['due_at'] // 1000}:F>" in late.embeds[0]["description"]
+    assert "late" in late.embeds[0]["description"]
+    await running.stop()
+    running.clock.set(rows["check_in"]["due_at"] / 1000 + 8 * 86400)
+    running = await start_bot()
+    await running.bot.scheduler.settle()
+    rows = await follow_up_rows(running, world.alice)
+    assert rows["feedback_request"]["outcome"].startswith("missed")
+    assert rows["check_in"]["outcome"].startswith("missed")
+    assert len(world.emulator.dm_messages(world.alice)) == 1
+
+
+async def test_settings_change_replans_and_pause_holds(world: World, running: RunningBot) -> None:
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    before = await follow_up_rows(running, world.alice)
+    assert before["feedback_request"]["due_at"] == ms("2027-03-25 10:00")
+    saved = await command(
+        world,
+        world.alice,
+        "followups settings",
+        {"timezone": "America/New_York", "feedback_delay_days": 2, "thank_you": False},
+    )
+    assert "re-planned" in saved["content"]
+    after = await follow_up_rows(running, world.alice)
+    assert after["thank_you"]["state"] == "cancelled"
+    assert after["feedback_request"]["due_at"] == ms("2027-03-26 14:00")  # Fri 10:00 EDT
+    assert after["check_in"]["due_at"] == ms("2027-04-02 14:00")
+    for bad, phrase in (
+        ({"timezone": "Mars/Olympus"}, "don't know the time zone"),
+        ({"window_start": "25:00"}, "time like 08:00"),
+        ({"window_start": "20:00", "window_end": "09:00"}, "start before"),
+    ):
+        refused = await command(world, world.alice, "followups settings", bad)
+        assert phrase in refused["content"]
+    assert (await follow_up_rows(running, world.alice)) == after
+
+    paused = await command(world, world.alice, "followups pause")
+    assert "paused" in paused["content"]
+    await move_to(running, ms("2027-03-27 00:00"))
+    assert world.emulator.dm_messages(world.alice) == []
+    await command(world, world.alice, "followups resume")
+    await running.bot.scheduler.settle()
+    (held,) = world.emulator.dm_messages(world.alice)  # Saturday: waits for Monday 08:00 EDT
+    assert held is not None
+
+
+async def test_timezone_autocomplete(world: World, running: RunningBot) -> None:
+    choices = await world.emulator.autocomplete(
+        world.alice, "followups settings", {"timezone": "europe/lon"}, "timezone"
+    )
+    assert choices[0]["value"] == "Europe/London"
+
+
+async def deliver_and_forget(running: RunningBot, world: World) -> dict[str, Any]:
+    """Deliver the thank-you, then put its row back to 'running' as a crash before the
+    acknowledgement would have left it."""
+    rows = await follow_up_rows(running, world.alice)
+    await move_to(running, rows["thank_you"]["due_at"])
+    job_id = rows["thank_you"]["id"]
+    await running.database.execute(
+        "UPDATE scheduled_jobs SET state = 'running', outcome = NULL, finished_at = NULL, "
+        "lease_owner = ?, lease_expires_at = ? WHERE id = ?",
+        (running.bot.scheduler.owner, rows["thank_you"]["due_at"] + 60_000, job_id),
+    )
+    return rows
+
+
+@pytest.mark.parametrize("point", ["claimed", "attempt_recorded", "sent", "marked"])
+@pytest.mark.parametrize("outage", ["short", "longer_than_nonce_window"])
+async def test_restart_at_each_point_of_a_delivery_gives_one_dm(
+    world: World, start_bot: BotFactory, point: str, outage: str
+) -> None:
+    running = await start_bot()
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    rows = await follow_up_rows(running, world.alice)
+    thank_you = rows["thank_you"]
+    if point == "sent":
+        await deliver_and_forget(running, world)
+    elif point == "marked":
+        await move_to(running, thank_you["due_at"])
+    await running.stop()
+    if point in ("claimed", "attempt_recorded"):
+        # The state a run killed right after claiming (or after recording its attempt) leaves.
+        running.clock.set(thank_you["due_at"] / 1000)
+        database = await Database.open(running.settings.database_path, running.clock)
+        owner = running.bot.scheduler.owner
+        (job,) = await job_store.claim_due(
+            database,
+            owner=owner,
+            now=thank_you["due_at"],
+            lease_until=thank_you["due_at"] + 60_000,
+            limit=1,
+        )
+        if point == "attempt_recorded":
+            await job_store.record_attempt(
+                database,
+                job.id,
+                owner=owner,
+                nonce=f"{job.id:x}-crashed",
+                channel_id=world.emulator.dm_channel_id(world.alice),
+                at=thank_you["due_at"],
+            )
+        await database.close()
+    if outage == "longer_than_nonce_window":
+        world.emulator.advance_time(600)
+        running.clock.advance(600)
+    running = await start_bot()
+    await running.bot.scheduler.settle()
+    await running.bot.scheduler.settle()
+    assert len(world.emulator.dm_messages(world.alice)) == 1
+    rows = await follow_up_rows(running, world.alice)
+    assert rows["thank_you"]["state"] == "done"
+    assert rows["thank_you"]["outcome"].startswith("sent")
+    lookups = world.emulator.requests_matching("GET", r"^/channels/\d+/messages")
+    if point == "sent":
+        # Inside the window Discord's nonce de-duplicates the resend; after it, the bot finds
+        # its own message in the DM channel and does not send again.
+        if outage == "short":
+            assert world.emulator.stats["nonce_dedup"] == 1
+        else:
+            assert len(lookups) == 1
+            assert world.emulator.stats["nonce_dedup"] == 0
