@@ -45,6 +45,8 @@ async def report_interaction_error(
         message = templates.GUILD_ONLY
     elif isinstance(original, app_commands.CommandOnCooldown):
         message = templates.COOLDOWN.format(seconds=original.retry_after)
+    elif isinstance(original, app_commands.TransformerError):
+        message = templates.BAD_OPTION.format(value=str(original.value)[:50])
     elif isinstance(original, app_commands.CheckFailure):
         message = templates.CHECK_FAILED
     else:

@@ -13,6 +13,7 @@ GUILD_ONLY = "This command works only in a server where NextRound is installed."
 NOT_YOUR_BUTTON = "These buttons belong to someone else's message."
 COOLDOWN = "You are going a little fast. Try again in {seconds:.0f} seconds."
 CHECK_FAILED = "You can't use this command here."
+BAD_OPTION = "I can't use {value!r} there; please check the value and try again."
 
 HELP_TITLE = "NextRound commands"
 HELP_INTRO = (
