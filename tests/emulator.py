@@ -19,11 +19,15 @@ Connecting discord.py (one bot per process: both settings are process-wide)::
 
 Public API
 ----------
-``DiscordEmulator(*, token=None, application_id=None, bot_name="NextRound", host="127.0.0.1",
-port=0, ack_deadline=3.0, token_ttl=900.0, nonce_window=180.0, heartbeat_interval_ms=41250,
-global_rate_limit=50, route_limits=None, default_route_limit=(50, 1.0),
-attachment_size_limit=10 MiB, bot_permissions=DEFAULT_BOT_PERMISSIONS,
-dm_requires_mutual_guild=False, user_app_followup_limit=5)``
+``DiscordEmulator(*, token=None, application_id=None, bot_user_id=None, bot_name="NextRound",
+host="127.0.0.1", port=0, ack_deadline=3.0, token_ttl=900.0, nonce_window=180.0,
+heartbeat_interval_ms=41250, global_rate_limit=50, route_limits=None,
+default_route_limit=(50, 1.0), route_limits_enabled=True, attachment_size_limit=10 MiB,
+bot_permissions=DEFAULT_BOT_PERMISSIONS, dm_requires_mutual_guild=False,
+user_app_followup_limit=5, default_integration_types=(0,))``. ``token=None`` accepts any
+``Bot <token>``; otherwise a wrong token gets 401 (REST) or close code 4004 (gateway). The
+application id defaults to the bot user's id, as for current Discord apps. Most settings are
+plain attributes that tests may change later (``emu.ack_deadline = 0.2``).
 
 Lifecycle: ``await emu.start()`` (sets ``api_base``, ``gateway_url``, ``base_url``),
 ``await emu.close()``.
@@ -46,11 +50,15 @@ everyone_permissions=DEFAULT_EVERYONE_PERMISSIONS) -> guild_id``,
 
 Inspection: ``messages(channel_id, *, include_ephemeral=False) -> list[RecordedMessage]``,
 ``dm_messages(user_id)``, ``message(message_id)``, ``dm_channel_id(user_id)``,
-``commands(guild_id=None)``, ``sync_count(guild_id=None)``, ``requests`` (all
-``RecordedRequest``), ``requests_matching(method, path_regex)``, ``stats`` (a Counter:
+``commands(guild_id=None)``, ``sync_count(guild_id=None)``, ``requests`` (every
+``RecordedRequest``, oldest first; the older half is dropped past ``max_recorded_requests``),
+``requests_matching(method, path_regex)``, ``stats`` (a Counter:
 ``global_429``, ``route_429``, ``route_429:<route key>``, ``fault``, ``unknown_route``, ...),
-``identify_count``, ``resume_count``, ``identify_payloads``, ``interactions``,
-``bot_user_id``, ``application_id``, ``guild_ids``.
+``identify_count``, ``resume_count``, ``identify_payloads`` / ``resume_payloads`` (whole
+frames, token left out: ``emu.identify_payloads[-1]["d"]["intents"]``),
+``gateway_connection_log`` (path and query of each connection), ``open_gateway_connections``,
+``interactions`` (by id), ``bot_user_id``, ``application_id``, ``guild_ids``,
+``channel_permissions(channel_id, user_id)``, ``base_permissions(guild_id, user_id)``.
 
 Waiting: ``await emu.wait_for(predicate, timeout=5.0, what="...")``,
 ``await emu.wait_for_message(channel_id, predicate=None, timeout=5.0)``,
@@ -61,7 +69,7 @@ Waiting: ``await emu.wait_for(predicate, timeout=5.0, what="...")``,
 Faults: ``emu.fault(method, path_regex, status=None, *, code=None, message=None,
 retry_after=None, global_=False, times=1, delay=None) -> Fault`` (``times=None`` means
 forever; ``status=None`` with ``delay`` only slows the request down), ``emu.clear_faults()``,
-``emu.set_route_limit(route_key, limit, per)`` / ``emu.set_route_limit(route_key, None)``
+``emu.set_route_limit(route_key, limit, per=1.0)`` / ``emu.set_route_limit(route_key, None)``
 (route keys look like ``"POST /channels/{channel_id}/messages"``), ``emu.route_limits_enabled``,
 ``emu.global_rate_limit`` (``None`` disables).
 
@@ -73,7 +81,7 @@ Gateway: ``dispatch(event, data) -> None`` (to every identified session, buffere
 
 Interactions (each returns an ``InteractionHandle``; options are typed as the bot synced them):
 ``await invoke(user_id, "group sub", {"option": value}, *, guild_id=None, channel_id=None,
-user_install=False, locale="en-US", attachment_size_limit=None)`` (no guild and no channel:
+user_install=False, locale=None, attachment_size_limit=None)`` (no guild and no channel:
 the bot's DM with the user; ``user_install=True``: a user-installed app in that guild, whether
 or not the bot is a member), ``await invoke_context_menu(user_id, name, target, ...)``,
 ``await click(user_id, message, custom_id, *, values=None)``,
@@ -103,6 +111,12 @@ Control API for a test driver in another process (JSON): ``GET /_emulator/state`
 ``POST /_emulator/gateway/reconnect``, ``POST /_emulator/gateway/drop``,
 ``POST /_emulator/gateway/invalid_session``, ``POST /_emulator/advance_time``,
 ``GET /_emulator/attachments/{id}/{filename}`` (file bytes; also used as attachment URLs).
+
+Gateway behaviour worth knowing: without the GUILD_MEMBERS intent GUILD_CREATE carries only the
+bot's own member; without MESSAGE_CONTENT, other people's guild messages arrive without content
+unless they mention the bot; a GUILD_CREATE for a server the bot just joined has no
+``unavailable`` key (discord.py then fires ``on_guild_join``); a client that closes with code
+1000/1001 ends its session (it must IDENTIFY again), any other close keeps it resumable.
 """
 
 # The waiting helpers take ``timeout=`` on purpose: tests read better with it than with
@@ -119,8 +133,10 @@ import datetime
 import hashlib
 import json
 import math
+import mimetypes
 import re
 import secrets
+import signal
 import sys
 import time
 import urllib.parse
@@ -732,6 +748,7 @@ class _GatewayConnection:
     queue: asyncio.Queue[str | _CloseFrame | None] = field(default_factory=asyncio.Queue)
     session: _GatewaySession | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    server_closed: bool = False
 
     def send(self, payload: JSON) -> None:
         self.queue.put_nowait(_dumps(payload))
@@ -788,6 +805,7 @@ class InteractionHandle:
         self.original_message_id: int | None = None
         self.followups: list[RecordedMessage] = []
         self.original_edit_count = 0
+        self.modal_submitted = False
 
     def __repr__(self) -> str:
         return (
@@ -1000,6 +1018,7 @@ class DiscordEmulator:
 
         # Recording, limits, faults
         self.requests: list[RecordedRequest] = []
+        self.max_recorded_requests = 100_000
         self.stats: collections.Counter[str] = collections.Counter()
         self._faults: list[Fault] = []
         self._buckets: dict[str, _Bucket] = {}
@@ -1045,10 +1064,7 @@ class DiscordEmulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+        self.port = int(self._runner.addresses[0][1])  # the real port when 0 was asked for
         self.base_url = f"http://{self.host}:{self.port}"
         self.api_base = f"{self.base_url}/api/v{API_VERSION}"
         self.gateway_url = f"ws://{self.host}:{self.port}/gateway"
@@ -1286,12 +1302,19 @@ class DiscordEmulator:
             role_ids.append(
                 self.add_role(guild_id, f"{self.users[user_id].username}-permissions", permissions)
             )
-        member = Member(guild_id, user_id, roles=role_ids, nick=nick, joined_at=self._wall())
-        guild.members[user_id] = member
+        member = guild.members.get(user_id)
+        if member is not None:  # already there (e.g. the owner): give the extra roles
+            member.roles = list(dict.fromkeys([*member.roles, *role_ids]))
+            member.nick = nick if nick is not None else member.nick
+            event = "GUILD_MEMBER_UPDATE"
+        else:
+            member = Member(guild_id, user_id, roles=role_ids, nick=nick, joined_at=self._wall())
+            guild.members[user_id] = member
+            event = "GUILD_MEMBER_ADD"
         if guild.bot_present:
             payload = self.member_payload(member)
             payload["guild_id"] = str(guild_id)
-            self.dispatch("GUILD_MEMBER_ADD", payload)
+            self.dispatch(event, payload)
 
     def add_text_channel(
         self,
@@ -1360,12 +1383,14 @@ class DiscordEmulator:
             raise ValueError("cannot delete a DM channel")
         guild = self.guilds[channel.guild_id]
         payload = self.channel_payload(channel)
-        for thread in [c for c in self.channels.values() if c.parent_id == channel_id]:
-            if thread.type in THREAD_TYPES:
-                self.channels.pop(thread.id, None)
-        self.channels.pop(channel_id, None)
-        if channel_id in guild.channel_ids:
-            guild.channel_ids.remove(channel_id)
+        removed = {channel_id} | {
+            c.id
+            for c in self.channels.values()
+            if c.parent_id == channel_id and c.type in THREAD_TYPES
+        }
+        for removed_id in removed:
+            self.channels.pop(removed_id, None)
+        guild.channel_ids = [c for c in guild.channel_ids if c not in removed]
         if guild.bot_present:
             self.dispatch("CHANNEL_DELETE", payload)
 
@@ -1969,6 +1994,8 @@ class DiscordEmulator:
         )
         record.headers["Authorization"] = "present" if "Authorization" in request.headers else ""
         self.requests.append(record)
+        if len(self.requests) > self.max_recorded_requests:
+            del self.requests[: len(self.requests) // 2]  # long offline runs stay bounded
         self.stats["requests"] += 1
         bucket_headers: dict[str, str] = {}
         try:
@@ -3210,6 +3237,9 @@ class DiscordEmulator:
             session = connection.session
             if session is not None and session.connection is connection:
                 session.connection = None
+                # A client closing with 1000/1001 ends its session, as on Discord.
+                if ws.close_code in (1000, 1001) and not connection.server_closed:
+                    self._sessions.pop(session.session_id, None)
             connection.queue.put_nowait(None)
             with contextlib.suppress(Exception):
                 await writer
@@ -3225,6 +3255,7 @@ class DiscordEmulator:
             if item is None:
                 return
             if isinstance(item, _CloseFrame):
+                connection.server_closed = True
                 with contextlib.suppress(Exception):
                     await connection.ws.close(code=item.code)
                 return
@@ -3520,6 +3551,7 @@ class DiscordEmulator:
         modal = opener.modal
         assert modal is not None
         components = _modal_submission(modal.get("components") or [], values)
+        opener.modal_submitted = True
         source = opener.source_message_id if message is None else self._source_message(message).id
         place = self._interaction_place(
             user_id, opener.guild_id, opener.channel_id, user_install=opener.interaction_only
@@ -3537,10 +3569,18 @@ class DiscordEmulator:
         )
 
     def _modal_opener(self, user_id: int, custom_id: str) -> InteractionHandle:
+        """The latest interaction that showed this user the modal and was not submitted yet."""
+        shown = False
         for interaction in reversed(list(self.interactions.values())):
             modal = interaction.modal
             if interaction.user_id == user_id and modal and modal.get("custom_id") == custom_id:
-                return interaction
+                if not interaction.modal_submitted:
+                    return interaction
+                shown = True
+        if shown:
+            raise LookupError(
+                f"modal {custom_id!r} was already submitted; the bot must show it again"
+            )
         raise LookupError(f"the bot never showed user {user_id} a modal {custom_id!r}")
 
     def _source_message(self, message: int | RecordedMessage) -> RecordedMessage:
@@ -4037,7 +4077,7 @@ class DiscordEmulator:
         try:
             body = await self._control_body(request)
             return self._control_reply(await action(body))
-        except (KeyError, LookupError, ValueError, TypeError, TimeoutError, RuntimeError) as exc:
+        except (LookupError, ValueError, TypeError, TimeoutError, RuntimeError, re.error) as exc:
             return self._control_reply({"error": type(exc).__name__, "detail": str(exc)}, 400)
 
     async def _c_state(self, request: web.Request) -> web.Response:
@@ -4075,24 +4115,34 @@ class DiscordEmulator:
         )
 
     async def _c_requests(self, request: web.Request) -> web.Response:
-        method = request.query.get("method", "*")
-        path = request.query.get("path", "")
-        return self._control_reply([r.summary() for r in self.requests_matching(method, path)])
+        async def action(body: JSON) -> Any:
+            method = request.query.get("method", "*")
+            path = request.query.get("path", "")
+            return [r.summary() for r in self.requests_matching(method, path)]
+
+        return await self._control(request, action)
 
     async def _c_messages(self, request: web.Request) -> web.Response:
-        channel_id = int(request.query["channel_id"])
-        include_ephemeral = request.query.get("include_ephemeral") in ("1", "true")
-        return self._control_reply(
-            [m.summary() for m in self.messages(channel_id, include_ephemeral=include_ephemeral)]
-        )
+        async def action(body: JSON) -> Any:
+            channel_id = int(request.query["channel_id"])
+            include_ephemeral = request.query.get("include_ephemeral") in ("1", "true")
+            found = self.messages(channel_id, include_ephemeral=include_ephemeral)
+            return [m.summary() for m in found]
+
+        return await self._control(request, action)
 
     async def _c_dm_messages(self, request: web.Request) -> web.Response:
-        user_id = int(request.query["user_id"])
-        return self._control_reply([m.summary() for m in self.dm_messages(user_id)])
+        async def action(body: JSON) -> Any:
+            return [m.summary() for m in self.dm_messages(int(request.query["user_id"]))]
+
+        return await self._control(request, action)
 
     async def _c_commands(self, request: web.Request) -> web.Response:
-        raw = request.query.get("guild_id")
-        return self._control_reply(self.commands(int(raw) if raw else None))
+        async def action(body: JSON) -> Any:
+            raw = request.query.get("guild_id")
+            return self.commands(int(raw) if raw else None)
+
+        return await self._control(request, action)
 
     async def _c_fault(self, request: web.Request) -> web.Response:
         async def action(body: JSON) -> Any:
@@ -4848,8 +4898,6 @@ def _is_empty(
 def _guess_content_type(filename: str, given: str) -> str:
     if given and given != "application/octet-stream":
         return given
-    import mimetypes
-
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
@@ -4907,6 +4955,21 @@ def _find_component(components: Iterable[Any], custom_id: str) -> JSON | None:
 
 def _modal_submission(components: Sequence[JSON], values: Mapping[str, Any]) -> list[JSON]:
     """What Discord sends back when a modal is submitted: the modal's layout with values."""
+    known: set[str] = set()
+
+    def collect(items: Iterable[Any]) -> None:
+        for item in items:
+            if isinstance(item, dict):
+                if item.get("custom_id") is not None:
+                    known.add(str(item["custom_id"]))
+                collect(item.get("components") or [])
+                if isinstance(item.get("component"), dict):
+                    collect([item["component"]])
+
+    collect(components)
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"the modal has no input(s) {unknown}; it has {sorted(known)}")
     remaining = dict(values)
 
     def submitted(component: JSON) -> JSON:
@@ -4957,8 +5020,6 @@ def _modal_submission(components: Sequence[JSON], values: Mapping[str, Any]) -> 
             output.append(head)
         else:
             output.append(submitted(component))
-    if remaining:
-        raise ValueError(f"the modal has no input(s) {sorted(remaining)}")
     return output
 
 
@@ -5039,8 +5100,6 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    import signal
-
     for signame in ("SIGINT", "SIGTERM"):
         with contextlib.suppress(NotImplementedError, AttributeError):
             loop.add_signal_handler(getattr(signal, signame), stop.set)

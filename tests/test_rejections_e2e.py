@@ -258,6 +258,13 @@ async def test_works_in_dms_and_as_a_user_installed_app(world: World, running: R
 
 
 async def test_daily_limit(world: World, running: RunningBot) -> None:
+    # No follow-ups: a day later 90 DMs to one person would only wait on Discord's limits.
+    await reply(
+        world,
+        world.alice,
+        "followups settings",
+        {"thank_you": False, "feedback_request": False, "check_in": False},
+    )
     for number in range(30):
         await reply(world, world.alice, "rejection log", {"company": f"C{number}"})
     refused = await reply(world, world.alice, "rejection log", {"company": "One too many"})
