@@ -24,8 +24,12 @@ from bot.followups import FollowUps
 from bot.followups import kind_of as follow_up_kind
 from bot.interaction_errors import report_interaction_error
 from bot.ratelimit import TokenBucket
-from bot.rejection_log import RejectionLog
+from bot.rejection_log import LoggedEntry, RejectionLog
 from bot.scheduler import Scheduler
+from bot.tip_library import load_tip_library
+from bot.tips import POST_KIND as TIP_POST_KIND
+from bot.tips import PURGE_KIND as TIP_PURGE_KIND
+from bot.tips import TipOfTheWeek
 
 log = logging.getLogger("nextround.bot")
 
@@ -34,6 +38,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.meta",
     "cogs.rejections",
     "cogs.followups",
+    "cogs.tips",
     "cogs.privacy",
 )
 
@@ -97,9 +102,13 @@ class NextRoundBot(commands.Bot):
             rate, clock, capacity=max(1.0, min(5.0, DISCORD_GLOBAL_RATE - rate))
         )
         self.rejection_log = RejectionLog(database, clock)
-        self.next_step_providers: list[Callable[[Entry], Awaitable[str]]] = []
+        self.next_step_providers: list[Callable[[LoggedEntry], Awaitable[str]]] = []
         self.follow_ups = FollowUps(database, clock, self.scheduler, self.send_limiter)
         self._wire_follow_ups()
+        self.tips = TipOfTheWeek(
+            database, clock, self.scheduler, self.send_limiter, load_tip_library()
+        )
+        self._wire_tips()
         self.loaded_extensions: list[str] = []
 
     def _wire_follow_ups(self) -> None:
@@ -108,11 +117,16 @@ class NextRoundBot(commands.Bot):
         for step in FOLLOW_UP_STEPS:
             self.scheduler.register(follow_up_kind(step), follow_ups.deliver)
         events = self.rejection_log.events
-        self.rejection_log.planner = follow_ups.prepare_plan
-        events.logged.append(follow_ups.on_entry_logged)
+        self.rejection_log.planner = follow_ups.planner
+        self.rejection_log.on_planned = self.scheduler.notify_due
         events.deleted.append(follow_ups.on_entry_deleted)
         events.feedback_changed.append(follow_ups.on_feedback_changed)
         self.next_step_providers.append(follow_ups.next_steps)
+
+    def _wire_tips(self) -> None:
+        self.tips.client = self
+        self.scheduler.register(TIP_POST_KIND, self.tips.post_slot)
+        self.scheduler.register(TIP_PURGE_KIND, self.tips.purge)
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -146,9 +160,12 @@ class NextRoundBot(commands.Bot):
         )
         log.info("global commands synced")
 
-    async def next_steps_for(self, entry: Entry) -> str:
-        """What the person can expect after logging `entry` (features add to this)."""
-        lines = [await provider(entry) for provider in self.next_step_providers]
+    async def next_steps_for(self, logged: LoggedEntry | Entry) -> str:
+        """What the person can expect after logging an entry (features add to this)."""
+        if isinstance(logged, Entry):
+            logged = LoggedEntry(logged)
+        entry = logged.entry
+        lines = [await provider(logged) for provider in self.next_step_providers]
         lines.append(templates.NEXT_STEPS_DEFAULT.format(number=entry.number))
         return "\n".join(line for line in lines if line)
 

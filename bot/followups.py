@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
@@ -38,6 +39,7 @@ from bot.followup_timing import (
     thank_you_due,
 )
 from bot.ratelimit import TokenBucket
+from bot.rejection_log import LoggedEntry
 from bot.scheduler import JobResult, Reschedule, Scheduler
 from bot.text import one_line, safe, truncate
 
@@ -153,6 +155,22 @@ class FollowUpSettings:
         return self.paused_until is not None and self.paused_until > now
 
 
+def settings_from_row(row: sqlite3.Row | None) -> FollowUpSettings:
+    if row is None:
+        return FollowUpSettings()
+    return FollowUpSettings(
+        timezone=row["timezone"] or "UTC",
+        window_start=row["window_start"],
+        window_end=row["window_end"],
+        weekdays_only=bool(row["weekdays_only"]),
+        thank_you=bool(row["thank_you"]),
+        feedback_request=bool(row["feedback_request"]),
+        check_in=bool(row["check_in"]),
+        feedback_delay_days=row["feedback_delay_days"],
+        paused_until=row["paused_until"],
+    )
+
+
 def plan_follow_ups(entry: Entry, settings: FollowUpSettings, now: int) -> list[NewJob]:
     """The follow-ups for a newly logged entry, as timeline rows (the worked examples hold)."""
     window = settings.window
@@ -223,20 +241,7 @@ class FollowUps:
     # -- settings -------------------------------------------------------------------------
 
     async def settings(self, user_id: int) -> FollowUpSettings:
-        row = await followup_store.settings_row(self.database, user_id)
-        if row is None:
-            return FollowUpSettings()
-        return FollowUpSettings(
-            timezone=row["timezone"] or "UTC",
-            window_start=row["window_start"],
-            window_end=row["window_end"],
-            weekdays_only=bool(row["weekdays_only"]),
-            thank_you=bool(row["thank_you"]),
-            feedback_request=bool(row["feedback_request"]),
-            check_in=bool(row["check_in"]),
-            feedback_delay_days=row["feedback_delay_days"],
-            paused_until=row["paused_until"],
-        )
+        return settings_from_row(await followup_store.settings_row(self.database, user_id))
 
     async def update_settings(self, user_id: int, **options: Any) -> FollowUpSettings:
         current = await self.settings(user_id)
@@ -315,13 +320,10 @@ class FollowUps:
 
     # -- hooks from the rejection log ---------------------------------------------------------
 
-    async def prepare_plan(self, user_id: int) -> Callable[[Entry], list[NewJob]]:
-        settings = await self.settings(user_id)
-        now = now_ms(self.clock)
+    @staticmethod
+    def planner(person: sqlite3.Row | None, now: int) -> Callable[[Entry], list[NewJob]]:
+        settings = settings_from_row(person)
         return lambda entry: plan_follow_ups(entry, settings, now)
-
-    async def on_entry_logged(self, entry: Entry) -> None:
-        self.scheduler.wake()
 
     async def on_entry_deleted(self, entry: Entry) -> None:
         await self.scheduler.cancel_for_subject([kind_of(step) for step in STEPS], entry.id)
@@ -330,19 +332,23 @@ class FollowUps:
         if entry.feedback_status in (FeedbackStatus.RECEIVED, FeedbackStatus.DECLINED):
             await self.scheduler.cancel_for_subject([kind_of("check_in")], entry.id)
 
-    async def next_steps(self, entry: Entry) -> str:
-        rows = await followup_store.followups_for_entry(self.database, entry.id)
-        pending = [row for row in rows if row.state == "pending"]
-        settings = await self.settings(entry.user_id)
+    async def next_steps(self, logged: LoggedEntry) -> str:
+        entry = logged.entry
+        if logged.planned is not None:
+            pending = [(job.kind, job.due_at) for job in logged.planned]
+            settings = settings_from_row(logged.person)
+        else:
+            rows = await followup_store.followups_for_entry(self.database, entry.id)
+            pending = [(row.kind, row.due_at) for row in rows if row.state == "pending"]
+            settings = await self.settings(entry.user_id)
         if pending:
             if settings.paused_at(now_ms(self.clock)) and settings.paused_until == FOREVER_MS:
                 return templates.NEXT_STEPS_PAUSED
             items = ", ".join(
                 templates.NEXT_STEPS_ITEM.format(
-                    name=templates.FOLLOW_UP_STEP_NAMES[step_of(row.kind)].lower(),
-                    due=row.due_at // 1000,
+                    name=templates.FOLLOW_UP_STEP_NAMES[step_of(kind)].lower(), due=due_at // 1000
                 )
-                for row in pending
+                for kind, due_at in pending
             )
             return templates.NEXT_STEPS_PLANNED.format(items=items)
         age = (self.clock.now().astimezone(settings.window.zone).date() - entry.rejected_on).days

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import logging
+import sqlite3
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -67,6 +68,15 @@ CSV_COLUMNS = (
 )
 
 
+def zone_of(name: str | None) -> ZoneInfo:
+    if not name:
+        return UTC_ZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC_ZONE
+
+
 def not_found(number: int) -> NotFound:
     # The same sentence whether the number does not exist or belongs to someone else.
     return NotFound(f"You have no entry #{number}. /rejection list shows your entries.")
@@ -99,9 +109,17 @@ class EntryEvents:
 
 
 @dataclass(frozen=True, slots=True)
-class ExportFiles:
-    files: list[tuple[str, bytes]]
-    total_bytes: int
+class LoggedEntry:
+    """A new entry with what was planned for it, so the reply needs no second read."""
+
+    entry: Entry
+    planned: list[NewJob] | None = None  # None: not known here, read it back if needed
+    person: sqlite3.Row | None = None
+
+
+# Given the person's row and "now", returns the planner of rows for one new entry. It runs
+# inside the entry's transaction on the database thread, so it must be pure.
+EntryPlanner = Callable[[sqlite3.Row | None, int], Callable[[Entry], list[NewJob]]]
 
 
 class RejectionLog:
@@ -111,16 +129,11 @@ class RejectionLog:
         self.events = EntryEvents()
         # Plans timeline rows for a new entry, inserted in the entry's own transaction so an
         # entry never exists without its follow-ups (set by the follow-up feature).
-        self.planner: Callable[[int], Awaitable[Callable[[Entry], list[NewJob]]]] | None = None
+        self.planner: EntryPlanner | None = None
+        self.on_planned: Callable[[int], None] | None = None  # told the earliest new due time
 
     async def zone_for(self, user_id: int) -> ZoneInfo:
-        name = await entry_store.person_timezone(self.database, user_id)
-        if not name:
-            return UTC_ZONE
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            return UTC_ZONE
+        return zone_of(await entry_store.person_timezone(self.database, user_id))
 
     async def today_for(self, user_id: int) -> date:
         return local_today(self.clock.now(), await self.zone_for(user_id))
@@ -136,7 +149,9 @@ class RejectionLog:
         date_text: str | None = None,
         interviewer: str | None = None,
         notes: str | None = None,
-    ) -> Entry:
+    ) -> LoggedEntry:
+        person = await entry_store.person(self.database, user_id)
+        zone = zone_of(person["timezone"] if person is not None else None)
         fields = validate_new_entry(
             company=company,
             role=role,
@@ -144,14 +159,17 @@ class RejectionLog:
             date_text=date_text,
             interviewer=interviewer,
             notes=notes,
-            today=await self.today_for(user_id),
+            today=local_today(self.clock.now(), zone),
         )
-        plan = await self.planner(user_id) if self.planner else None
-        entry = await entry_store.create_entry(
-            self.database, user_id, guild_id, fields, now_ms(self.clock), plan=plan
+        now = now_ms(self.clock)
+        plan = self.planner(person, now) if self.planner else None
+        entry, planned = await entry_store.create_entry(
+            self.database, user_id, guild_id, fields, now, plan=plan
         )
+        if planned and self.on_planned is not None:
+            self.on_planned(min(job.due_at for job in planned))
         await self.events.emit(self.events.logged, entry)
-        return entry
+        return LoggedEntry(entry, planned, person)
 
     async def get(self, user_id: int, number: int) -> Entry:
         entry = await entry_store.get_entry(self.database, user_id, number)

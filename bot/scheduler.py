@@ -119,6 +119,7 @@ class Scheduler:
         self._running = 0  # workers inside a handler right now
         self._job_finished = asyncio.Event()
         self._next_lease_check = 0
+        self._planned_wake = 0  # when the sleeping dispatcher will look again (0: awake)
         self.executed = 0
 
     # -- registration and lifecycle -------------------------------------------------------
@@ -173,12 +174,19 @@ class Scheduler:
         batch = [jobs] if isinstance(jobs, NewJob) else list(jobs)
         async with self._database.transaction() as tx:
             ids = await job_store.insert_jobs(tx, batch, self._now())
-        self.wake()
+        if batch:
+            self.notify_due(min(job.due_at for job in batch))
         return ids
 
     def wake(self) -> None:
         self._idle.clear()
         self._wake.set()
+
+    def notify_due(self, due_at: int) -> None:
+        """Rows due at `due_at` were inserted: wake only if that is before the planned wake-up
+        (a row hours ahead costs the sleeping dispatcher nothing)."""
+        if due_at < self._planned_wake or not self._planned_wake:
+            self.wake()
 
     async def settle(self) -> None:
         """Wait until every due row has run and been acknowledged (tests and benchmarks)."""
@@ -257,11 +265,13 @@ class Scheduler:
             return
         if not self._held and not self._acks:
             self._idle.set()
+        self._planned_wake = now + int(delay * 1000)
         sleeper = asyncio.ensure_future(self._clock.sleep(delay))
         waker = asyncio.ensure_future(self._wake.wait())
         try:
             await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._planned_wake = 0
             sleeper.cancel()
             waker.cancel()
 

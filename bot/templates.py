@@ -246,3 +246,126 @@ LIST_FOLLOW_UPS_ROW = "`{id}` {name} · #{number} {company} · {when}{status}"
 LIST_FOLLOW_UPS_FOOTER = "Cancel one with /followups cancel and its number."
 FOLLOW_UP_CANCELLED = "Cancelled follow-up {id}."
 FOLLOW_UP_NOT_FOUND = "You have no pending follow-up {id}. /followups list shows them."
+
+
+# -- tips ---------------------------------------------------------------------------------------
+
+TIPS_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+TIPS_PERMISSION_LABELS = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "create_public_threads": "Create Public Threads",
+    "mention_everyone": "Mention @everyone, @here, and All Roles",
+}
+
+
+def tip_permission_names(names: list[str]) -> str:
+    labels = [f"**{TIPS_PERMISSION_LABELS.get(name, name)}**" for name in names]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+TIP_POST_TITLE = "Interview Tip of the Week #{number} — {title}"
+TIP_POST_LATE = "*Posted late: this tip was due <t:{due}:F>.*"
+TIP_POST_FOOTER = "NextRound · tip {id} · log rejections privately with /rejection log"
+TIP_THREAD_NAME = "Tip #{number} — {title}"
+TIP_LOG_BUTTON = "Log a rejection"
+TIP_LOG_UNAVAILABLE = "Logging from here isn't available right now. Use /rejection log instead."
+TIP_LOG_FORM_TITLE = "Log a rejection (only you see it)"
+TIP_LOG_COMPANY = "Company"
+TIP_LOG_ROLE = "Role"
+TIP_LOG_STAGE = "How far you got"
+TIP_LOG_STAGE_PLACEHOLDER = "Interview (default)"
+TIP_LOG_DATE = "Date"
+TIP_LOG_DATE_PLACEHOLDER = "YYYY-MM-DD, today, yesterday or 3 days ago (default today)"
+TIP_LOG_NOTES = "Notes"
+
+TIPS_TIME_FIELD = "The time"
+TIPS_BAD_WEEKDAY = "I don't know the weekday {weekday!r}. Pick one from the list."
+TIPS_NOT_TEXT_CHANNEL = "{channel} isn't a text or announcement channel. Pick one of those."
+TIPS_BOT_MISSING_PERMISSIONS = (
+    "NextRound can't post tips in {channel}: it lacks {permissions} there. "
+    "Give its role that permission in the channel settings, then try again."
+)
+TIPS_ROLE_EVERYONE = "Pick a role to mention, not @everyone, or leave the role out."
+TIPS_CHANNEL_GONE = "The tips channel no longer exists. Pick a new one with /tips setup."
+TIPS_NOT_SET_UP = "Tips aren't set up in this server yet. Start with /tips setup."
+TIPS_UNKNOWN_TIP = "There's no tip {tip!r} here. /tips list shows every tip and its id."
+TIPS_NOTHING_TO_POST = (
+    "There's no tip to post: every shipped tip is hidden and this server has none of its own. "
+    "Add one with /tips add."
+)
+TIPS_NOTHING_TO_SKIP = "There's no upcoming post to skip (tips are paused or stopped)."
+TIPS_TOO_MANY = "This server has {limit} tips of its own, the most it can keep. Remove one first."
+TIPS_SHIPPED_NOT_EDITABLE = (
+    "Tip {tip} ships with NextRound, so its text can't be edited. You can hide it with "
+    "/tips remove and add your own version with /tips add."
+)
+TIPS_ALREADY_HIDDEN = "Tip {tip} is already hidden in this server."
+TIPS_BAD_PAGE = "There is no page {page}; the tip list has {pages} pages."
+TIPS_TITLE_EMPTY = "The title can't be empty."
+TIPS_TITLE_TOO_LONG = "The title can be at most {limit} characters."
+TIPS_BODY_LENGTH = "The tip itself must be {low} to {high:,} characters long."
+TIPS_THREAD_PROBLEM = "The discussion thread under the last post couldn't be opened: {reason}."
+TIPS_POST_NOW_FAILED = "I couldn't post the tip: {reason}. Nothing was posted or counted."
+TIPS_SKIP_REASONS = {
+    "offline": "NextRound was offline for more than a day",
+    "no_tips": "there was no tip to post",
+    "admin": "skipped with /tips skip",
+}
+
+TIPS_SETUP_DONE = (
+    "Done. A tip goes to {channel} every {weekday} at {time} ({zone}){role}. "
+    "The first one posts <t:{first}:F> (<t:{first}:R>)."
+)
+TIPS_SETUP_ROLE = ", mentioning {role}"
+TIPS_STATUS_TITLE = "Interview Tip of the Week"
+TIPS_STATUS_NOT_SET_UP = "Not set up yet. Start with `/tips setup`."
+TIPS_STATUS_WHERE = "Where and when"
+TIPS_STATUS_WHERE_LINE = "{channel}, every {weekday} at {time} ({zone}){role}"
+TIPS_STATUS_NEXT = "Next post"
+TIPS_STATUS_NEXT_LINE = "<t:{due}:F> (<t:{due}:R>)"
+TIPS_STATUS_PAUSED = "Paused. `/tips resume` starts again from the next slot."
+TIPS_STATUS_LEFT = "Paused: NextRound was removed from this server. `/tips resume` starts again."
+TIPS_STATUS_STOPPED = "Stopped: {reason}. Fix it, then `/tips resume` (or `/tips setup`)."
+TIPS_STATUS_NONE = "None planned. `/tips resume` plans the next one."
+TIPS_STATUS_LAST = "Last post"
+TIPS_STATUS_LAST_LINE = "#{number} — {title} · {link} · <t:{at}:R>"
+TIPS_STATUS_NO_POSTS = "Nothing posted yet."
+TIPS_STATUS_THREADS = "Discussion threads"
+TIPS_STATUS_ON = "On"
+TIPS_STATUS_OFF = "Off"
+TIPS_STATUS_SKIPPED = "Skipped slots"
+TIPS_STATUS_SKIP_LINE = "<t:{slot}:F>: {reason}"
+TIPS_STATUS_SKIP_MORE = "…and {count} earlier"
+TIPS_STATUS_PROBLEM = "Last problem"
+TIPS_STATUS_PROBLEM_LINE = "{problem} (<t:{at}:R>)"
+TIPS_PREVIEW_NOTE = "Preview, only for you: this is how tip {id} would look as post #{number}."
+TIPS_POSTED_NOW = (
+    "Posted tip #{number} — {title}: {link}. The weekly post goes on with the next tip."
+)
+TIPS_SKIPPED = "The post due <t:{skipped}:F> is skipped; its tip waits. Next post: <t:{next}:F>."
+TIPS_PAUSED = "Tips paused. Nothing posts until `/tips resume`."
+TIPS_ALREADY_PAUSED = "Tips are already paused. `/tips resume` starts them again."
+TIPS_RESUMED = "Tips are back on. Next post: <t:{due}:F> (<t:{due}:R>)."
+TIPS_NOT_STOPPED = "Tips aren't paused or stopped; the next post is <t:{due}:F>."
+TIPS_ADDED = "Added tip {id} — {title}. Your own tips post before the shipped ones."
+TIPS_EDITED = "Saved tip {id} — {title}."
+TIPS_REMOVED = "Removed tip {id} — {title}."
+TIPS_HIDDEN = "Tip {id} — {title} is hidden in this server; it won't be posted here."
+TIPS_THREADS_ON = "Each new post will get a discussion thread."
+TIPS_THREADS_OFF = "New posts won't get a discussion thread."
+TIPS_LIST_TITLE = "Tips for this server"
+TIPS_LIST_ROW = "`{id}` {title}{marks}"
+TIPS_LIST_HIDDEN = "hidden"
+TIPS_LIST_POSTED = "posted as #{number}"
+TIPS_LIST_NEXT = "next"
+TIPS_LIST_FOOTER = (
+    "Page {page} of {pages} · {total} tips · s-ids are this server's own · "
+    "'posted' counts the current round"
+)
+TIPS_ADD_MODAL_TITLE = "Add a tip for this server"
+TIPS_EDIT_MODAL_TITLE = "Edit tip {id}"
+TIPS_FIELD_TITLE = "Title"
+TIPS_FIELD_BODY = "The tip"
+TIPS_FIELD_BODY_PLACEHOLDER = "Practical and kind; markdown works. Up to 1,200 characters."

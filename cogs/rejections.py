@@ -136,7 +136,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
         notes: str | None = None,
     ) -> None:
         """Log a rejection privately: only you will see it."""
-        entry = await self.log.log_entry(
+        logged = await self.log.log_entry(
             interaction.user.id,
             interaction.guild_id,
             company=company,
@@ -146,9 +146,9 @@ class Rejections(commands.GroupCog, group_name="rejection"):
             interviewer=interviewer,
             notes=notes,
         )
-        next_steps = await self.bot.next_steps_for(entry)
+        next_steps = await self.bot.next_steps_for(logged)
         await interaction.response.send_message(
-            embed=log_reply(self.bot, entry, next_steps), ephemeral=True
+            embed=log_reply(self.bot, logged.entry, next_steps), ephemeral=True
         )
 
     @log_command.autocomplete("company")

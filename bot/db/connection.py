@@ -6,11 +6,11 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -19,6 +19,7 @@ from bot.clock import Clock
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -44,16 +45,12 @@ class Transaction:
         return await self._connection.executemany(sql, rows)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        cursor = await self._connection.execute(sql, params)
-        rows = await cursor.fetchall()
-        await cursor.close()
-        return list(rows)
+        # One hand-off to the database thread instead of three (execute, fetch, close).
+        return list(await self._connection.execute_fetchall(sql, params))
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        cursor = await self._connection.execute(sql, params)
-        row = await cursor.fetchone()
-        await cursor.close()
-        return row
+        rows = await self._connection.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
 
 class Database:
@@ -134,6 +131,26 @@ class Database:
                 await self._connection.execute("ROLLBACK")
                 raise
             await self._connection.execute("COMMIT")
+
+    async def run_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` inside one transaction on the database thread: a single hand-off for
+        many statements, for the hot paths (each hand-off costs about 0.1 ms)."""
+
+        def in_transaction(connection: sqlite3.Connection) -> T:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+            return result
+
+        async with self._lock:
+            # aiosqlite runs every call on its own thread; `_execute` is how it does so for
+            # its own methods, and the only way to run several statements in one hand-off.
+            result: T = await self._connection._execute(in_transaction, self._connection._conn)
+            return result
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         async with self._lock:

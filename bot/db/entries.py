@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from bot.db.connection import Database, Transaction
-from bot.db.jobs import NewJob, insert_jobs
+from bot.db.jobs import NewJob, insert_jobs_now
 from bot.entries import (
     DAILY_LIMIT,
     KEPT_LIMIT,
@@ -48,11 +48,18 @@ def entry_from_row(row: sqlite3.Row) -> Entry:
     )
 
 
+ENSURE_PERSON_SQL = (
+    "INSERT INTO people (user_id, created_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING"
+)
+
+
 async def ensure_person(tx: Transaction, user_id: int, now: int) -> None:
-    await tx.execute(
-        "INSERT INTO people (user_id, created_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
-        (user_id, now),
-    )
+    await tx.execute(ENSURE_PERSON_SQL, (user_id, now))
+
+
+async def person(database: Database, user_id: int) -> sqlite3.Row | None:
+    """The person's row (settings included), or None before they first use NextRound."""
+    return await database.fetch_one("SELECT * FROM people WHERE user_id = ?", (user_id,))
 
 
 async def person_timezone(database: Database, user_id: int) -> str | None:
@@ -68,39 +75,42 @@ async def create_entry(
     now: int,
     *,
     plan: Callable[[Entry], list[NewJob]] | None = None,
-) -> Entry:
-    """Check the limits and insert, all in one transaction so two quick logs can't slip past."""
-    async with database.transaction() as tx:
-        recent = await tx.fetch_one(
+) -> tuple[Entry, list[NewJob]]:
+    """Check the limits, insert the entry and the rows `plan` makes for it, in one transaction
+    (so two quick logs can't slip past a limit, and an entry never exists without its rows)."""
+
+    def write(connection: sqlite3.Connection) -> tuple[Entry, list[NewJob]]:
+        recent = connection.execute(
             "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM entries "
             "WHERE user_id = ? AND created_at > ?",
             (user_id, now - DAY_MS),
-        )
-        if recent is not None and recent["n"] >= DAILY_LIMIT:
+        ).fetchone()
+        if recent["n"] >= DAILY_LIMIT:
             raise LimitReached(
                 f"You've logged {DAILY_LIMIT} entries in the last 24 hours, the most at once; "
                 f"you can log the next one <t:{(recent['oldest'] + DAY_MS) // 1000}:R>."
             )
-        kept = await tx.fetch_one("SELECT COUNT(*) AS n FROM entries WHERE user_id = ?", (user_id,))
-        if kept is not None and kept["n"] >= KEPT_LIMIT:
+        kept = connection.execute(
+            "SELECT COUNT(*) AS n FROM entries WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        if kept["n"] >= KEPT_LIMIT:
             raise LimitReached(
                 f"You have {KEPT_LIMIT:,} entries, the most NextRound keeps; delete some "
                 "(or export and start fresh with /privacy) to log more."
             )
-        await ensure_person(tx, user_id, now)
-        row = await tx.fetch_one(
+        connection.execute(ENSURE_PERSON_SQL, (user_id, now))
+        number = connection.execute(
             "UPDATE people SET next_entry_number = next_entry_number + 1 WHERE user_id = ? "
             "RETURNING next_entry_number - 1 AS number",
             (user_id,),
-        )
-        assert row is not None
-        created = await tx.fetch_one(
+        ).fetchone()["number"]
+        created = connection.execute(
             "INSERT INTO entries (user_id, number, guild_id, company, role, stage, rejected_on, "
             "interviewer, notes, created_at, updated_at) "
             f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
             (
                 user_id,
-                row["number"],
+                number,
                 guild_id,
                 fields.company,
                 fields.role,
@@ -111,12 +121,13 @@ async def create_entry(
                 now,
                 now,
             ),
-        )
-        assert created is not None
+        ).fetchone()
         entry = entry_from_row(created)
-        if plan is not None:
-            await insert_jobs(tx, plan(entry), now)
-    return entry
+        jobs = plan(entry) if plan is not None else []
+        insert_jobs_now(connection, jobs, now)
+        return entry, jobs
+
+    return await database.run_transaction(write)
 
 
 async def get_entry(database: Database, user_id: int, number: int) -> Entry | None:

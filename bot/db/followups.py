@@ -84,6 +84,12 @@ async def record_dm_problem(database: Database, user_id: int, problem: str, now:
 
 async def take_dm_problem(database: Database, user_id: int) -> str | None:
     """The undelivered-DM notice, once: reading it clears it."""
+    # Checked after every command and almost always empty: a plain read first, no write lock.
+    pending = await database.fetch_value(
+        "SELECT 1 FROM people WHERE user_id = ? AND dm_problem IS NOT NULL", (user_id,)
+    )
+    if pending is None:
+        return None
     async with database.transaction() as tx:
         row = await tx.fetch_one(
             "SELECT dm_problem FROM people WHERE user_id = ? AND dm_problem IS NOT NULL",

@@ -130,6 +130,18 @@ async def insert_jobs(tx: Transaction, jobs: Sequence[NewJob], created_at: int) 
     return ids
 
 
+def insert_jobs_now(
+    connection: sqlite3.Connection, jobs: Sequence[NewJob], created_at: int
+) -> list[int]:
+    """`insert_jobs` for work already running on the database thread (`run_transaction`)."""
+    ids: list[int] = []
+    for job in jobs:
+        cursor = connection.execute(INSERT_SQL, _insert_params(job, created_at))
+        if cursor.rowcount == 1 and cursor.lastrowid is not None:
+            ids.append(cursor.lastrowid)
+    return ids
+
+
 async def insert_jobs_bulk(tx: Transaction, jobs: Iterable[NewJob], created_at: int) -> None:
     """Many rows at once, for seeding and benchmarks; ids are not reported."""
     await tx.executemany(INSERT_SQL, (_insert_params(job, created_at) for job in jobs))
@@ -138,10 +150,10 @@ async def insert_jobs_bulk(tx: Transaction, jobs: Iterable[NewJob], created_at: 
 async def claim_due(
     database: Database, *, owner: str, now: int, lease_until: int, limit: int
 ) -> list[Job]:
-    async with database.transaction() as tx:
-        rows = await tx.fetch_all(
-            CLAIM_DUE_SQL, {"owner": owner, "lease_until": lease_until, "now": now, "limit": limit}
-        )
+    params = {"owner": owner, "lease_until": lease_until, "now": now, "limit": limit}
+    rows = await database.run_transaction(
+        lambda connection: connection.execute(CLAIM_DUE_SQL, params).fetchall()
+    )
     jobs = [job_from_row(row) for row in rows]
     jobs.sort(key=lambda job: (job.due_at, job.id))
     return jobs
@@ -156,24 +168,24 @@ async def acknowledge(
     follow_ons: Sequence[NewJob] = (),
 ) -> None:
     """Record outcomes and insert follow-on rows in one transaction."""
-    async with database.transaction() as tx:
-        await tx.executemany(
-            ACK_SQL,
-            (
-                {
-                    "id": ack.job_id,
-                    "state": ack.state,
-                    "outcome": ack.outcome,
-                    "finished_at": None if ack.state == PENDING else finished_at,
-                    "due_at": ack.due_at,
-                    "reset_attempts": ack.reset_attempts,
-                    "owner": owner,
-                }
-                for ack in acks
-            ),
-        )
-        if follow_ons:
-            await insert_jobs(tx, follow_ons, finished_at)
+    rows = [
+        {
+            "id": ack.job_id,
+            "state": ack.state,
+            "outcome": ack.outcome,
+            "finished_at": None if ack.state == PENDING else finished_at,
+            "due_at": ack.due_at,
+            "reset_attempts": ack.reset_attempts,
+            "owner": owner,
+        }
+        for ack in acks
+    ]
+
+    def write(connection: sqlite3.Connection) -> None:
+        connection.executemany(ACK_SQL, rows)
+        insert_jobs_now(connection, follow_ons, finished_at)
+
+    await database.run_transaction(write)
 
 
 async def next_due_at(database: Database) -> int | None:
