@@ -266,7 +266,7 @@ def tip_permission_names(names: list[str]) -> str:
 
 
 TIP_POST_TITLE = "Interview Tip of the Week #{number} — {title}"
-TIP_POST_LATE = "*Posted late: this tip was due <t:{due}:F>.*"
+TIP_POST_LATE = "*Posted late: this post was due <t:{due}:F>.*"
 TIP_POST_FOOTER = "NextRound · tip {id} · log rejections privately with /rejection log"
 TIP_THREAD_NAME = "Tip #{number} — {title}"
 TIP_LOG_BUTTON = "Log a rejection"

@@ -300,10 +300,6 @@ def schedule_time(schedule: ScheduleRow) -> time:
     return parse_hhmm(schedule.time or "00:00", "time")
 
 
-def is_configured(schedule: ScheduleRow | None) -> bool:
-    return schedule is not None and schedule.channel_id is not None
-
-
 @dataclass(frozen=True, slots=True)
 class TipStatus:
     schedule: ScheduleRow | None
@@ -908,7 +904,6 @@ __all__ = [
     "check_post_channel",
     "check_role",
     "choose_next_tip",
-    "is_configured",
     "next_weekly_slot",
     "post_view",
     "slot_key",

@@ -1,0 +1,533 @@
+"""/tips: Interview Tip of the Week, set up and run by a server's admins (Manage Server)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.ext import commands
+
+from bot import templates
+from bot.client import NextRoundBot
+from bot.db.tips import ScheduleRow
+from bot.entries import NOTES_MAX, STAGE_LABELS, Stage
+from bot.errors import UserError
+from bot.followups import zone_suggestions
+from bot.interaction_errors import report_interaction_error
+from bot.text import safe
+from bot.tip_library import BODY_MAX, TITLE_MAX, Tip
+from bot.tips import (
+    SERVER_BODY_MIN,
+    WEEKDAYS,
+    TipLogButton,
+    TipOfTheWeek,
+    TipPage,
+    TipStatus,
+    check_post_channel,
+    check_role,
+    tip_post_embed,
+)
+from cogs.rejections import log_reply
+
+WEEKDAY_CHOICES = [
+    Choice(name=label, value=value)
+    for value, label in zip(WEEKDAYS, templates.TIPS_WEEKDAY_NAMES, strict=True)
+]
+FORM_TIMEOUT = 15 * 60.0  # seconds a form stays answerable
+
+
+def jump_link(guild_id: int, channel_id: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def where_line(schedule: ScheduleRow) -> str:
+    role = (
+        templates.TIPS_SETUP_ROLE.format(role=f"<@&{schedule.role_id}>") if schedule.role_id else ""
+    )
+    return templates.TIPS_STATUS_WHERE_LINE.format(
+        channel=f"<#{schedule.channel_id}>",
+        weekday=templates.TIPS_WEEKDAY_NAMES[schedule.weekday or 0],
+        time=schedule.time,
+        zone=schedule.timezone,
+        role=role,
+    )
+
+
+def status_embed(status: TipStatus) -> discord.Embed:
+    schedule = status.schedule
+    embed = discord.Embed(title=templates.TIPS_STATUS_TITLE, colour=discord.Colour(0x5865F2))
+    if schedule is None or schedule.channel_id is None:
+        embed.description = templates.TIPS_STATUS_NOT_SET_UP
+        return embed
+    embed.add_field(name=templates.TIPS_STATUS_WHERE, value=where_line(schedule), inline=False)
+    if schedule.attention is not None:
+        upcoming = templates.TIPS_STATUS_STOPPED.format(reason=schedule.attention)
+    elif schedule.left_at is not None:
+        upcoming = templates.TIPS_STATUS_LEFT
+    elif schedule.paused:
+        upcoming = templates.TIPS_STATUS_PAUSED
+    elif status.next_slot is not None:
+        upcoming = templates.TIPS_STATUS_NEXT_LINE.format(due=status.next_slot // 1000)
+    else:
+        upcoming = templates.TIPS_STATUS_NONE
+    embed.add_field(name=templates.TIPS_STATUS_NEXT, value=upcoming, inline=False)
+    last = status.last_post
+    if last is not None and last.message_id is not None:
+        latest = templates.TIPS_STATUS_LAST_LINE.format(
+            number=last.number,
+            title=safe(last.title, 100),
+            link=jump_link(last.guild_id, last.channel_id, last.message_id),
+            at=(last.posted_at or 0) // 1000,
+        )
+    else:
+        latest = templates.TIPS_STATUS_NO_POSTS
+    embed.add_field(name=templates.TIPS_STATUS_LAST, value=latest, inline=False)
+    embed.add_field(
+        name=templates.TIPS_STATUS_THREADS,
+        value=templates.TIPS_STATUS_ON if schedule.threads else templates.TIPS_STATUS_OFF,
+    )
+    if status.skips:
+        lines = [
+            templates.TIPS_STATUS_SKIP_LINE.format(
+                slot=skip.slot // 1000, reason=templates.TIPS_SKIP_REASONS.get(skip.reason, "")
+            )
+            for skip in status.skips
+        ]
+        if status.skip_total > len(status.skips):
+            lines.append(
+                templates.TIPS_STATUS_SKIP_MORE.format(count=status.skip_total - len(status.skips))
+            )
+        embed.add_field(name=templates.TIPS_STATUS_SKIPPED, value="\n".join(lines), inline=False)
+    if schedule.last_problem is not None:
+        embed.add_field(
+            name=templates.TIPS_STATUS_PROBLEM,
+            value=templates.TIPS_STATUS_PROBLEM_LINE.format(
+                problem=schedule.last_problem, at=(schedule.last_problem_at or 0) // 1000
+            ),
+            inline=False,
+        )
+    return embed
+
+
+def list_embed(page: TipPage) -> discord.Embed:
+    lines = []
+    for item in page.items:
+        marks = []
+        if item.next_up:
+            marks.append(templates.TIPS_LIST_NEXT)
+        if item.hidden:
+            marks.append(templates.TIPS_LIST_HIDDEN)
+        if item.posted_as is not None:
+            marks.append(templates.TIPS_LIST_POSTED.format(number=item.posted_as))
+        lines.append(
+            templates.TIPS_LIST_ROW.format(
+                id=item.tip.id,
+                title=safe(item.tip.title, 90),
+                marks=f" · *{', '.join(marks)}*" if marks else "",
+            )
+        )
+    embed = discord.Embed(
+        title=templates.TIPS_LIST_TITLE,
+        description="\n".join(lines),
+        colour=discord.Colour(0x5865F2),
+    )
+    embed.set_footer(
+        text=templates.TIPS_LIST_FOOTER.format(page=page.page, pages=page.pages, total=page.total)
+    )
+    return embed
+
+
+class TipForm(discord.ui.Modal):
+    """Add a server tip, or edit one (prefilled)."""
+
+    def __init__(self, tips: TipOfTheWeek, guild_id: int, editing: Tip | None = None) -> None:
+        title = (
+            templates.TIPS_EDIT_MODAL_TITLE.format(id=editing.id)
+            if editing
+            else templates.TIPS_ADD_MODAL_TITLE
+        )
+        # A fresh custom_id per form: discord.py keys open forms by it, so two admins never
+        # share one.
+        super().__init__(
+            title=title, timeout=FORM_TIMEOUT, custom_id=f"nr:tips-form:{secrets.token_hex(8)}"
+        )
+        self.tips = tips
+        self.guild_id = guild_id
+        self.editing = editing
+        self.tip_title: discord.ui.TextInput[TipForm] = discord.ui.TextInput(
+            label=templates.TIPS_FIELD_TITLE,
+            max_length=TITLE_MAX,
+            default=editing.title if editing else None,
+        )
+        self.tip_body: discord.ui.TextInput[TipForm] = discord.ui.TextInput(
+            label=templates.TIPS_FIELD_BODY,
+            style=discord.TextStyle.paragraph,
+            min_length=SERVER_BODY_MIN,
+            max_length=BODY_MAX,
+            placeholder=templates.TIPS_FIELD_BODY_PLACEHOLDER,
+            default=editing.body if editing else None,
+        )
+        self.add_item(self.tip_title)
+        self.add_item(self.tip_body)
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        if self.editing is None:
+            tip = await self.tips.add_tip(self.guild_id, self.tip_title.value, self.tip_body.value)
+            message = templates.TIPS_ADDED.format(id=tip.id, title=safe(tip.title, 100))
+        else:
+            tip = await self.tips.edit_tip(
+                self.guild_id, self.editing.id, self.tip_title.value, self.tip_body.value
+            )
+            message = templates.TIPS_EDITED.format(id=tip.id, title=safe(tip.title, 100))
+        await interaction.response.send_message(message, ephemeral=True)
+
+    async def on_error(  # type: ignore[override]  # Modal drops BaseView's item argument
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await report_interaction_error(interaction, error, "the tip form")
+
+
+class LogRejectionForm(discord.ui.Modal):
+    """Opened by "Log a rejection" under a tip post; logs exactly as /rejection log does."""
+
+    def __init__(self, bot: NextRoundBot) -> None:
+        super().__init__(
+            title=templates.TIP_LOG_FORM_TITLE,
+            timeout=FORM_TIMEOUT,
+            custom_id=f"nr:tip-log-form:{secrets.token_hex(8)}",
+        )
+        self.bot = bot
+        self.company: discord.ui.TextInput[LogRejectionForm] = discord.ui.TextInput(
+            label=templates.TIP_LOG_COMPANY, max_length=100
+        )
+        self.role: discord.ui.TextInput[LogRejectionForm] = discord.ui.TextInput(
+            label=templates.TIP_LOG_ROLE, max_length=100, required=False
+        )
+        self.stage: discord.ui.Select[LogRejectionForm] = discord.ui.Select(
+            placeholder=templates.TIP_LOG_STAGE_PLACEHOLDER,
+            min_values=0,
+            max_values=1,
+            required=False,
+            options=[
+                discord.SelectOption(label=label, value=stage.value)
+                for stage, label in STAGE_LABELS.items()
+            ],
+        )
+        self.date: discord.ui.TextInput[LogRejectionForm] = discord.ui.TextInput(
+            label=templates.TIP_LOG_DATE,
+            max_length=40,
+            required=False,
+            placeholder=templates.TIP_LOG_DATE_PLACEHOLDER,
+        )
+        self.notes: discord.ui.TextInput[LogRejectionForm] = discord.ui.TextInput(
+            label=templates.TIP_LOG_NOTES,
+            style=discord.TextStyle.paragraph,
+            max_length=NOTES_MAX,
+            required=False,
+        )
+        self.add_item(self.company)
+        self.add_item(self.role)
+        self.add_item(discord.ui.Label(text=templates.TIP_LOG_STAGE, component=self.stage))
+        self.add_item(self.date)
+        self.add_item(self.notes)
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        logged = await self.bot.rejection_log.log_entry(
+            interaction.user.id,
+            interaction.guild_id,
+            company=self.company.value,
+            role=self.role.value or None,
+            stage=self.stage.values[0] if self.stage.values else Stage.INTERVIEW.value,
+            date_text=self.date.value or None,
+            notes=self.notes.value or None,
+        )
+        next_steps = await self.bot.next_steps_for(logged)
+        await interaction.response.send_message(
+            embed=log_reply(self.bot, logged.entry, next_steps), ephemeral=True
+        )
+
+    async def on_error(  # type: ignore[override]  # Modal drops BaseView's item argument
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await report_interaction_error(interaction, error, "the rejection form under a tip")
+
+
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
+@app_commands.allowed_installs(guilds=True, users=False)
+@app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+class TipsCog(commands.GroupCog, group_name="tips"):
+    """Interview Tip of the Week for this server (Manage Server)."""
+
+    def __init__(self, bot: NextRoundBot) -> None:
+        self.bot = bot
+        self.tips = bot.tips
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.tips.log_form = self.open_log_form
+        await self.tips.ensure_purge_scheduled()
+
+    async def cog_unload(self) -> None:
+        self.tips.log_form = None
+
+    async def open_log_form(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.send_modal(LogRejectionForm(self.bot))
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        # The default permission is only a default: a server can open /tips to anyone in its
+        # integration settings, so every command checks Manage Server itself.
+        if interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
+
+    @staticmethod
+    def _guild(interaction: discord.Interaction[NextRoundBot]) -> discord.Guild:
+        if interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        return interaction.guild
+
+    def _posting_channel(
+        self, guild: discord.Guild, schedule: ScheduleRow, *, threads: bool | None = None
+    ) -> discord.abc.GuildChannel:
+        """The schedule's channel, checked the way /tips setup checks it."""
+        channel = guild.get_channel(schedule.channel_id or 0)
+        if channel is None:
+            raise UserError(templates.TIPS_CHANNEL_GONE)
+        role = guild.get_role(schedule.role_id) if schedule.role_id else None
+        check_post_channel(
+            channel,
+            guild.me,
+            threads=schedule.threads if threads is None else threads,
+            role=role,
+        )
+        return channel
+
+    # -- schedule ----------------------------------------------------------------------------
+
+    @app_commands.command(name="setup")
+    @app_commands.describe(
+        channel="The text or announcement channel the tips go to",
+        weekday="The day of the week to post",
+        time="The local time to post, HH:MM (24-hour), like 09:00",
+        timezone="The time zone for that time, like Europe/London",
+        role="A role to mention in each post (optional)",
+    )
+    @app_commands.choices(weekday=WEEKDAY_CHOICES)
+    async def setup_command(
+        self,
+        interaction: discord.Interaction[NextRoundBot],
+        channel: discord.TextChannel,
+        weekday: str,
+        time: str,
+        timezone: str,
+        role: discord.Role | None = None,
+    ) -> None:
+        """Choose the channel, weekday, time and time zone of the weekly tip."""
+        guild = self._guild(interaction)
+        current = await self.tips.schedule_of(guild.id)
+        check_role(role)
+        check_post_channel(
+            channel, guild.me, threads=current.threads if current else False, role=role
+        )
+        schedule, first = await self.tips.setup(
+            guild.id,
+            channel_id=channel.id,
+            weekday=weekday,
+            time_text=time,
+            timezone=timezone,
+            role_id=role.id if role else None,
+        )
+        await interaction.response.send_message(
+            templates.TIPS_SETUP_DONE.format(
+                channel=channel.mention,
+                weekday=templates.TIPS_WEEKDAY_NAMES[schedule.weekday or 0],
+                time=schedule.time,
+                zone=schedule.timezone,
+                role=templates.TIPS_SETUP_ROLE.format(role=role.mention) if role else "",
+                first=first // 1000,
+            ),
+            ephemeral=True,
+        )
+
+    @setup_command.autocomplete("timezone")
+    async def timezone_autocomplete(
+        self, interaction: discord.Interaction[NextRoundBot], current: str
+    ) -> list[Choice[str]]:
+        return [Choice(name=name, value=name) for name in zone_suggestions(current)]
+
+    @app_commands.command(name="status")
+    async def status_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """Next and last post, pause state, skipped slots and any problem."""
+        status = await self.tips.status(self._guild(interaction).id)
+        await interaction.response.send_message(embed=status_embed(status), ephemeral=True)
+
+    @app_commands.command(name="preview")
+    @app_commands.describe(tip="A tip id from /tips list (default: the next tip to be posted)")
+    async def preview_command(
+        self, interaction: discord.Interaction[NextRoundBot], tip: str | None = None
+    ) -> None:
+        """See a tip as it would be posted; only you see the preview."""
+        guild = self._guild(interaction)
+        chosen, number = await self.tips.preview(guild.id, tip)
+        embed = tip_post_embed(number, chosen, when=int(self.bot.clock.timestamp() * 1000))
+        await interaction.response.send_message(
+            templates.TIPS_PREVIEW_NOTE.format(id=chosen.id, number=number),
+            embed=embed,
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="post-now")
+    async def post_now_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """Post the next tip now; the weekly post then continues with the tip after it."""
+        guild = self._guild(interaction)
+        schedule = await self.tips.schedule_of(guild.id)
+        if schedule is None or schedule.channel_id is None:
+            raise UserError(templates.TIPS_NOT_SET_UP)
+        self._posting_channel(guild, schedule)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        posted = await self.tips.post_now(guild.id)
+        await interaction.followup.send(
+            templates.TIPS_POSTED_NOW.format(
+                number=posted.number,
+                title=safe(posted.title, 100),
+                link=jump_link(guild.id, posted.channel_id, posted.message_id),
+            ),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="skip")
+    async def skip_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """The next weekly slot posts nothing; its tip waits for the following one."""
+        skipped, following = await self.tips.skip(self._guild(interaction).id)
+        await interaction.response.send_message(
+            templates.TIPS_SKIPPED.format(skipped=skipped // 1000, next=following // 1000),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="pause")
+    async def pause_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """Stop the weekly tip until /tips resume."""
+        paused = await self.tips.pause(self._guild(interaction).id)
+        await interaction.response.send_message(
+            templates.TIPS_PAUSED if paused else templates.TIPS_ALREADY_PAUSED, ephemeral=True
+        )
+
+    @app_commands.command(name="resume")
+    async def resume_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """Start the weekly tip again from the next slot, after a pause or a problem."""
+        guild = self._guild(interaction)
+        schedule = await self.tips.schedule_of(guild.id)
+        if schedule is None or schedule.channel_id is None:
+            raise UserError(templates.TIPS_NOT_SET_UP)
+        self._posting_channel(guild, schedule)
+        due = await self.tips.resume(guild.id)
+        if due is None:
+            status = await self.tips.status(guild.id)
+            await interaction.response.send_message(
+                templates.TIPS_NOT_STOPPED.format(due=(status.next_slot or 0) // 1000),
+                ephemeral=True,
+            )
+            return
+        await interaction.response.send_message(
+            templates.TIPS_RESUMED.format(due=due // 1000), ephemeral=True
+        )
+
+    @app_commands.command(name="thread")
+    @app_commands.describe(enabled="Open a discussion thread under each new post")
+    async def thread_command(
+        self, interaction: discord.Interaction[NextRoundBot], enabled: bool
+    ) -> None:
+        """Open a discussion thread under each post, or not."""
+        guild = self._guild(interaction)
+        schedule = await self.tips.schedule_of(guild.id)
+        if enabled and schedule is not None and schedule.channel_id is not None:
+            self._posting_channel(guild, schedule, threads=True)
+        await self.tips.set_threads(guild.id, enabled)
+        await interaction.response.send_message(
+            templates.TIPS_THREADS_ON if enabled else templates.TIPS_THREADS_OFF, ephemeral=True
+        )
+
+    # -- the tips themselves -------------------------------------------------------------------
+
+    @app_commands.command(name="list")
+    @app_commands.describe(page="Page number (10 tips per page)")
+    async def list_command(
+        self, interaction: discord.Interaction[NextRoundBot], page: int = 1
+    ) -> None:
+        """Every tip for this server: its own and the shipped ones, marked hidden or posted."""
+        listing = await self.tips.listing(self._guild(interaction).id, page)
+        await interaction.response.send_message(embed=list_embed(listing), ephemeral=True)
+
+    @app_commands.command(name="add")
+    async def add_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
+        """Write a tip of this server's own; it posts before the shipped ones."""
+        await interaction.response.send_modal(TipForm(self.tips, self._guild(interaction).id))
+
+    @app_commands.command(name="edit")
+    @app_commands.describe(tip="The id of one of this server's tips, like s3")
+    async def edit_command(self, interaction: discord.Interaction[NextRoundBot], tip: str) -> None:
+        """Change the title or text of one of this server's own tips."""
+        guild = self._guild(interaction)
+        editing = await self.tips.editable_tip(guild.id, tip)
+        await interaction.response.send_modal(TipForm(self.tips, guild.id, editing))
+
+    @app_commands.command(name="remove")
+    @app_commands.describe(tip="A tip id from /tips list: s-ids are deleted, shipped ones hidden")
+    async def remove_command(
+        self, interaction: discord.Interaction[NextRoundBot], tip: str
+    ) -> None:
+        """Delete one of this server's tips, or hide a shipped tip in this server."""
+        removed, hidden = await self.tips.remove_tip(self._guild(interaction).id, tip)
+        message = templates.TIPS_HIDDEN if hidden else templates.TIPS_REMOVED
+        await interaction.response.send_message(
+            message.format(id=removed.id, title=safe(removed.title, 100)), ephemeral=True
+        )
+
+    @preview_command.autocomplete("tip")
+    @remove_command.autocomplete("tip")
+    async def tip_autocomplete(
+        self, interaction: discord.Interaction[NextRoundBot], current: str
+    ) -> list[Choice[str]]:
+        return await self._tip_choices(interaction, current, server_only=False)
+
+    @edit_command.autocomplete("tip")
+    async def server_tip_autocomplete(
+        self, interaction: discord.Interaction[NextRoundBot], current: str
+    ) -> list[Choice[str]]:
+        return await self._tip_choices(interaction, current, server_only=True)
+
+    async def _tip_choices(
+        self, interaction: discord.Interaction[NextRoundBot], current: str, *, server_only: bool
+    ) -> list[Choice[str]]:
+        # Autocomplete skips interaction_check: a server's own tips are for its admins only.
+        if interaction.guild_id is None or not interaction.permissions.manage_guild:
+            return []
+        found = await self.tips.tip_suggestions(
+            interaction.guild_id, current, server_only=server_only
+        )
+        return [Choice(name=label, value=tip_id) for tip_id, label in found]
+
+    # -- the bot joining and leaving servers -------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self.tips.server_left(guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.tips.server_returned(guild.id)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        await self.tips.reconcile_servers({guild.id for guild in self.bot.guilds})
+
+
+async def setup(bot: NextRoundBot) -> None:
+    bot.add_dynamic_items(TipLogButton)
+    await bot.add_cog(TipsCog(bot))
