@@ -30,6 +30,7 @@ from bot.entries import (
     PAGE_SIZE,
     ROLE_MAX,
     Entry,
+    EntryFields,
     EntryStats,
     FeedbackStatus,
     FeedbackTheme,
@@ -119,7 +120,8 @@ class LoggedEntry:
 
 # Given the person's row and "now", returns the planner of rows for one new entry. It runs
 # inside the entry's transaction on the database thread, so it must be pure.
-EntryPlanner = Callable[[sqlite3.Row | None, int], Callable[[Entry], list[NewJob]]]
+EntryPlan = Callable[[Entry], list[NewJob]]
+EntryPlanner = Callable[[sqlite3.Row | None, int], EntryPlan]
 
 
 class RejectionLog:
@@ -150,21 +152,24 @@ class RejectionLog:
         interviewer: str | None = None,
         notes: str | None = None,
     ) -> LoggedEntry:
-        person = await entry_store.person(self.database, user_id)
-        zone = zone_of(person["timezone"] if person is not None else None)
-        fields = validate_new_entry(
-            company=company,
-            role=role,
-            stage=stage,
-            date_text=date_text,
-            interviewer=interviewer,
-            notes=notes,
-            today=local_today(self.clock.now(), zone),
-        )
         now = now_ms(self.clock)
-        plan = self.planner(person, now) if self.planner else None
-        entry, planned = await entry_store.create_entry(
-            self.database, user_id, guild_id, fields, now, plan=plan
+        local_now = self.clock.now()
+
+        def build(person: sqlite3.Row | None) -> tuple[EntryFields, EntryPlan | None]:
+            zone = zone_of(person["timezone"] if person is not None else None)
+            fields = validate_new_entry(
+                company=company,
+                role=role,
+                stage=stage,
+                date_text=date_text,
+                interviewer=interviewer,
+                notes=notes,
+                today=local_today(local_now, zone),
+            )
+            return fields, self.planner(person, now) if self.planner else None
+
+        entry, planned, person = await entry_store.create_entry(
+            self.database, user_id, guild_id, now, build
         )
         if planned and self.on_planned is not None:
             self.on_planned(min(job.due_at for job in planned))

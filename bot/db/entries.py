@@ -67,19 +67,24 @@ async def person_timezone(database: Database, user_id: int) -> str | None:
     return None if value is None else str(value)
 
 
-async def create_entry(
-    database: Database,
-    user_id: int,
-    guild_id: int | None,
-    fields: EntryFields,
-    now: int,
-    *,
-    plan: Callable[[Entry], list[NewJob]] | None = None,
-) -> tuple[Entry, list[NewJob]]:
-    """Check the limits, insert the entry and the rows `plan` makes for it, in one transaction
-    (so two quick logs can't slip past a limit, and an entry never exists without its rows)."""
+EntryBuilder = Callable[
+    [sqlite3.Row | None], tuple[EntryFields, Callable[[Entry], list[NewJob]] | None]
+]
 
-    def write(connection: sqlite3.Connection) -> tuple[Entry, list[NewJob]]:
+
+async def create_entry(
+    database: Database, user_id: int, guild_id: int | None, now: int, build: EntryBuilder
+) -> tuple[Entry, list[NewJob], sqlite3.Row | None]:
+    """Validate, check the limits, insert the entry and the rows planned for it, all in one
+    transaction and one hand-off to the database thread (so two quick logs can't slip past a
+    limit, and an entry never exists without its rows).
+
+    `build` gets the person's row (their time zone and settings) and returns the validated
+    fields and the planner; it runs on the database thread, so it must be pure."""
+
+    def write(connection: sqlite3.Connection) -> tuple[Entry, list[NewJob], sqlite3.Row | None]:
+        person = connection.execute("SELECT * FROM people WHERE user_id = ?", (user_id,)).fetchone()
+        fields, plan = build(person)
         recent = connection.execute(
             "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM entries "
             "WHERE user_id = ? AND created_at > ?",
@@ -125,7 +130,7 @@ async def create_entry(
         entry = entry_from_row(created)
         jobs = plan(entry) if plan is not None else []
         insert_jobs_now(connection, jobs, now)
-        return entry, jobs
+        return entry, jobs, person
 
     return await database.run_transaction(write)
 
