@@ -339,6 +339,16 @@ LogForm = Callable[[discord.Interaction[Any]], Awaitable[None]]
 # -- the service -------------------------------------------------------------------------------
 
 
+# What a schedule looks like once setup or resume has started it again.
+RUNNING_AGAIN: dict[str, Any] = {
+    "paused": 0,
+    "attention": None,
+    "last_problem": None,
+    "last_problem_at": None,
+    "left_at": None,
+}
+
+
 class TipOfTheWeek:
     def __init__(
         self,
@@ -482,11 +492,7 @@ class TipOfTheWeek:
                 "time": at.strftime("%H:%M"),
                 "timezone": zone.key,
                 "role_id": role_id,
-                "paused": 0,
-                "attention": None,
-                "last_problem": None,
-                "last_problem_at": None,
-                "left_at": None,
+                **RUNNING_AGAIN,
             },
             now=now,
             reason="cancelled: schedule set up again",
@@ -580,13 +586,7 @@ class TipOfTheWeek:
         _, job = await tip_store.change_schedule(
             self.database,
             guild_id,
-            {
-                "paused": 0,
-                "attention": None,
-                "last_problem": None,
-                "last_problem_at": None,
-                "left_at": None,
-            },
+            dict(RUNNING_AGAIN),
             now=now,
             reason="cancelled: resumed",
             next_job=self._first_slot_job(now),
