@@ -9,13 +9,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
 from discord.ext import commands
 
 from bot import templates
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.config import DISCORD_GLOBAL_RATE, Settings
 from bot.db import Database, sync_state
 from bot.entries import Entry
@@ -65,6 +66,30 @@ def tree_hash(tree: app_commands.CommandTree[Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def paced_requests(limiter: TokenBucket, api_base_url: str) -> aiohttp.TraceConfig:
+    """Every request that leaves for the REST API takes a token first, discord.py's own
+    retries after a 429 or a 5xx included; interaction callbacks and interaction webhooks
+    are outside the global limit and go at once."""
+    api_path = yarl.URL(api_base_url).path.rstrip("/")
+
+    async def on_request_start(
+        session: aiohttp.ClientSession,
+        context: Any,
+        params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        path = params.url.path
+        if not path.startswith(api_path + "/"):
+            return  # the gateway, attachments
+        rest = path[len(api_path) :]
+        if rest.startswith(("/interactions/", "/webhooks/")):
+            return
+        await limiter.acquire()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    return trace
+
+
 class NextRoundBot(commands.Bot):
     def __init__(
         self,
@@ -73,8 +98,19 @@ class NextRoundBot(commands.Bot):
         clock: Clock,
         *,
         scheduler: Scheduler | None = None,
+        pacing_clock: Clock | None = None,
         **options: Any,
     ) -> None:
+        rate = settings.send_rate_per_second
+        # Every REST request outside interactions (scheduled sends, discord.py's own retries,
+        # login) takes a token: burst + one second of refill stays within Discord's 50
+        # requests in any second. It paces real requests, so it runs on real time even when
+        # the rest of the bot runs on an injected clock.
+        self.send_limiter = TokenBucket(
+            rate,
+            pacing_clock or SystemClock(),
+            capacity=max(1.0, min(5.0, DISCORD_GLOBAL_RATE - rate)),
+        )
         intents = discord.Intents.none()
         intents.guilds = True  # not privileged: channels, roles and our own member for checks
         super().__init__(
@@ -83,6 +119,7 @@ class NextRoundBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             tree_cls=NextRoundTree,
+            http_trace=paced_requests(self.send_limiter, settings.api_base_url),
             **options,
         )
         self.settings = settings
@@ -96,18 +133,11 @@ class NextRoundBot(commands.Bot):
             # About a second of sends claimed ahead: little is held if the process dies.
             batch_size=64,
         )
-        rate = settings.send_rate_per_second
-        # Burst + one second of refill stays within Discord's 50 requests in any second.
-        self.send_limiter = TokenBucket(
-            rate, clock, capacity=max(1.0, min(5.0, DISCORD_GLOBAL_RATE - rate))
-        )
         self.rejection_log = RejectionLog(database, clock)
         self.next_step_providers: list[Callable[[LoggedEntry], Awaitable[str]]] = []
-        self.follow_ups = FollowUps(database, clock, self.scheduler, self.send_limiter)
+        self.follow_ups = FollowUps(database, clock, self.scheduler)
         self._wire_follow_ups()
-        self.tips = TipOfTheWeek(
-            database, clock, self.scheduler, self.send_limiter, load_tip_library()
-        )
+        self.tips = TipOfTheWeek(database, clock, self.scheduler, load_tip_library())
         self._wire_tips()
         self.loaded_extensions: list[str] = []
 

@@ -38,7 +38,6 @@ from bot.followup_timing import (
     snooze_until,
     thank_you_due,
 )
-from bot.ratelimit import TokenBucket
 from bot.rejection_log import LoggedEntry
 from bot.scheduler import JobResult, Reschedule, Scheduler
 from bot.text import one_line, safe, truncate
@@ -230,12 +229,10 @@ class FollowUps:
         database: Database,
         clock: Clock,
         scheduler: Scheduler,
-        limiter: TokenBucket,
     ) -> None:
         self.database = database
         self.clock = clock
         self.scheduler = scheduler
-        self.limiter = limiter
         self.client: discord.Client | None = None
 
     # -- settings -------------------------------------------------------------------------
@@ -387,7 +384,6 @@ class FollowUps:
         cached = await followup_store.dm_channel(self.database, user_id)
         if cached is not None:
             return cached
-        await self.limiter.acquire()
         data = await self._client().http.start_private_message(user_id)
         channel_id = int(data["id"])
         await followup_store.remember_dm_channel(
@@ -397,7 +393,6 @@ class FollowUps:
 
     async def already_delivered(self, channel_id: int, job_id: int) -> bool:
         """After a longer outage the nonce no longer protects us: look for the message itself."""
-        await self.limiter.acquire()
         messages: list[dict[str, Any]] = list(
             await self._client().http.logs_from(channel_id, HISTORY_LOOKUP)  # type: ignore[arg-type]
         )
@@ -446,7 +441,6 @@ class FollowUps:
             nonce = await self.scheduler.record_attempt(job, channel_id)
             embed = followup_embed(step, entry, job, late=lateness > LATE_AFTER_MS)
             view = followup_view(job.user_id, job.id)
-            await self.limiter.acquire()
             channel = self._client().get_partial_messageable(
                 channel_id, type=discord.ChannelType.private
             )

@@ -25,6 +25,7 @@ from bot.db.connection import Database, now_ms
 from bot.db.jobs import DONE, FAILED, PENDING, Ack, Job, NewJob
 
 log = logging.getLogger("nextround.scheduler")
+ACK_INTERVAL_MS = 500
 
 
 class RetryLater(Exception):
@@ -119,6 +120,7 @@ class Scheduler:
         self._running = 0  # workers inside a handler right now
         self._job_finished = asyncio.Event()
         self._next_lease_check = 0
+        self._acks_since = 0
         self._planned_wake = 0  # when the sleeping dispatcher will look again (0: awake)
         self.executed = 0
 
@@ -309,9 +311,16 @@ class Scheduler:
             finally:
                 self._running -= 1
                 self._job_finished.set()
+            if not self._acks:
+                self._acks_since = self._now()
             self._acks.append(ack)
             self._follow_ons.extend(follow_ons)
-            if self._queue.empty() or len(self._acks) >= self.batch_size:
+            # Also every ACK_INTERVAL_MS: outcomes a crash loses are resent (nonce) or redone.
+            if (
+                self._queue.empty()
+                or len(self._acks) >= self.batch_size
+                or self._now() - self._acks_since >= ACK_INTERVAL_MS
+            ):
                 self._wake.set()
 
     async def _run(self, job: Job) -> tuple[Ack, Sequence[NewJob]]:

@@ -33,7 +33,6 @@ from bot.errors import LimitReached, NotFound, UserError
 from bot.followup_timing import local_instant
 from bot.followups import parse_hhmm, zone_named
 from bot.interaction_errors import report_interaction_error
-from bot.ratelimit import TokenBucket
 from bot.scheduler import JobFailed, JobResult, Reschedule, RetryLater, Scheduler
 from bot.text import defuse_mentions, one_line, truncate
 from bot.tip_library import BODY_MAX, TITLE_MAX, Tip
@@ -355,13 +354,11 @@ class TipOfTheWeek:
         database: Database,
         clock: Clock,
         scheduler: Scheduler,
-        limiter: TokenBucket,
         library: Sequence[Tip],
     ) -> None:
         self.database = database
         self.clock = clock
         self.scheduler = scheduler
-        self.limiter = limiter
         self.library = tuple(library)
         self._shipped = {tip.id: tip for tip in self.library}
         self.client: discord.Client | None = None
@@ -831,7 +828,6 @@ class TipOfTheWeek:
         channel = self._client().get_partial_messageable(
             post.channel_id, guild_id=post.guild_id, type=discord.ChannelType.text
         )
-        await self.limiter.acquire()
         message = await channel.send(
             content=content,
             embed=tip_post_embed(post.number, tip, when=when, late_due=late_due),
@@ -843,7 +839,6 @@ class TipOfTheWeek:
 
     async def _find_in_channel(self, post: PostRow) -> int | None:
         """After a longer outage the nonce no longer protects us: look for the post itself."""
-        await self.limiter.acquire()
         messages: list[dict[str, Any]] = list(
             await self._client().http.logs_from(post.channel_id, HISTORY_LOOKUP)  # type: ignore[arg-type]
         )
@@ -864,7 +859,6 @@ class TipOfTheWeek:
             THREAD_NAME_MAX,
         )
         try:
-            await self.limiter.acquire()
             await self._client().http.start_thread_with_message(
                 post.channel_id,
                 post.message_id,

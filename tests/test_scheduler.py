@@ -189,6 +189,8 @@ async def test_a_restarted_instance_takes_back_its_own_rows_at_once(
     try:
         await scheduler.settle()
         assert len(recorder.ran) == 1  # no wait for the 60 s lease of the killed run
+        # The killed run's claim is not counted as an attempt: crashes never use up retries.
+        assert await database.fetch_value("SELECT attempts FROM scheduled_jobs") == 1
     finally:
         await scheduler.stop()
 

@@ -271,7 +271,7 @@ async def test_numbers_count_posts_and_a_released_reservation_gives_its_number_b
 
 async def test_setting_up_again_frees_the_slot_key_for_the_new_row(database: Database) -> None:
     clock = ManualClock(START)
-    tips = TipOfTheWeek(database, clock, Scheduler(database, clock), None, LIBRARY)  # type: ignore[arg-type]
+    tips = TipOfTheWeek(database, clock, Scheduler(database, clock), LIBRARY)
     for _ in range(3):
         schedule, first = await tips.setup(
             GUILD,
@@ -310,7 +310,7 @@ async def test_server_tip_ids_are_never_reused(database: Database) -> None:
 
 def test_the_daily_purge_row_is_one_per_day() -> None:
     clock = ManualClock(START)
-    tips = TipOfTheWeek(None, clock, None, None, LIBRARY)  # type: ignore[arg-type]
+    tips = TipOfTheWeek(None, clock, None, LIBRARY)  # type: ignore[arg-type]
     before = int(utc("2027-03-21T02:59:00").timestamp() * 1000)
     after = int(utc("2027-03-21T03:00:00").timestamp() * 1000)
     job: NewJob = tips.purge_job(before)

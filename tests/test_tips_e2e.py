@@ -449,7 +449,7 @@ async def test_two_scheduler_instances_on_one_database_post_each_slot_once(
     await set_up(world)
     database = await Database.open(running.settings.database_path, running.clock)
     second = Scheduler(database, running.clock, owner="second-instance", batch_size=64)
-    second_tips = TipOfTheWeek(database, running.clock, second, running.bot.send_limiter, LIBRARY)
+    second_tips = TipOfTheWeek(database, running.clock, second, LIBRARY)
     second_tips.client = running.bot
     second.register("tip:post", second_tips.post_slot)
     second.register("tip:purge", second_tips.purge)

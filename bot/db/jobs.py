@@ -220,7 +220,8 @@ async def release(database: Database, job_ids: Sequence[int], *, owner: str) -> 
 async def recover_expired_leases(database: Database, *, now: int) -> int:
     """Rows whose runner died go back to pending; their attempt record (nonce) is kept."""
     return await database.execute(
-        "UPDATE scheduled_jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL "
+        "UPDATE scheduled_jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
+        "attempts = MAX(attempts - 1, 0) "
         "WHERE state = 'running' AND lease_expires_at <= ?",
         (now,),
     )
@@ -229,7 +230,8 @@ async def recover_expired_leases(database: Database, *, now: int) -> int:
 async def recover_leases_of(database: Database, *, owner: str) -> int:
     """At startup: rows this instance held when it last stopped go back to pending."""
     return await database.execute(
-        "UPDATE scheduled_jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL "
+        "UPDATE scheduled_jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
+        "attempts = MAX(attempts - 1, 0) "
         "WHERE state = 'running' AND lease_owner = ?",
         (owner,),
     )
