@@ -1,0 +1,60 @@
+"""The bot as a real process: `python -m bot` against the emulator, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import World
+
+pytestmark = pytest.mark.timeout(60)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+async def test_sigterm_stops_cleanly_and_closes_the_database(world: World, tmp_path: Path) -> None:
+    emulator = world.emulator
+    database = tmp_path / "db" / "nextround.sqlite3"
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("NEXTROUND_")},
+        "DISCORD_TOKEN": "test-token",
+        "DISCORD_API_BASE_URL": emulator.api_base,
+        "DISCORD_GATEWAY_URL": emulator.gateway_url,
+        "NEXTROUND_DB": str(database),
+        "LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(REPO),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await emulator.wait_until_connected(timeout=20)
+        await emulator.wait_for(lambda: emulator.sync_count() == 1, timeout=20, what="sync")
+        interaction = await emulator.invoke(world.alice, "help", {})
+        assert (await interaction.wait_response(timeout=10))["type"] == 4
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = output.decode()
+    assert process.returncode == 0, log
+    assert "stopped; database closed" in log
+    assert "Traceback" not in log
+    # Closed cleanly: the WAL was checkpointed and the file opens with the schema in place.
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    assert {"scheduled_jobs", "entries", "people", "command_sync"} <= tables
