@@ -26,7 +26,7 @@ from bot.followups import kind_of as follow_up_kind
 from bot.interaction_errors import report_interaction_error
 from bot.ratelimit import TokenBucket
 from bot.rejection_log import LoggedEntry, RejectionLog
-from bot.scheduler import Scheduler
+from bot.scheduler import PURGE_KIND, Scheduler
 from bot.tip_library import load_tip_library
 from bot.tips import POST_KIND as TIP_POST_KIND
 from bot.tips import PURGE_KIND as TIP_PURGE_KIND
@@ -136,6 +136,7 @@ class NextRoundBot(commands.Bot):
         self.rejection_log = RejectionLog(database, clock)
         self.next_step_providers: list[Callable[[LoggedEntry], Awaitable[str]]] = []
         self.follow_ups = FollowUps(database, clock, self.scheduler)
+        self.scheduler.register(PURGE_KIND, self.scheduler.purge_finished)
         self._wire_follow_ups()
         self.tips = TipOfTheWeek(database, clock, self.scheduler, load_tip_library())
         self._wire_tips()
@@ -167,6 +168,7 @@ class NextRoundBot(commands.Bot):
             else:
                 self.loaded_extensions.append(extension)
         await self.sync_commands()
+        await self.scheduler.schedule(self.scheduler.purge_job(int(self.clock.timestamp() * 1000)))
         await self.scheduler.start()
 
     async def sync_commands(self) -> None:

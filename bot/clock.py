@@ -76,7 +76,3 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.set(self._now + seconds)
-
-    @property
-    def sleeper_count(self) -> int:
-        return sum(1 for _, _, future in self._sleepers if not future.done())

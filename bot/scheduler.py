@@ -64,6 +64,11 @@ class JobResult:
 
 JobHandler = Callable[[Job], Awaitable[JobResult | None]]
 
+PURGE_KIND = "timeline:purge"
+DAY_MS = 86_400_000
+# Finished rows stay this long for status, history and export, then go.
+KEEP_FINISHED_MS = 30 * DAY_MS
+
 
 class LazyIso:
     """Formats UTC milliseconds as ISO 8601 only if the log line is actually written."""
@@ -222,6 +227,19 @@ class Scheduler:
             channel_id=channel_id,
             at=self._now(),
         )
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def purge_job(self, after: int) -> NewJob:
+        """The next daily purge of finished rows, one row per day whoever schedules it."""
+        due = (after // DAY_MS + 1) * DAY_MS + 4 * 3_600_000  # 04:00 UTC, a quiet hour
+        day = datetime.fromtimestamp(due / 1000, UTC).date().isoformat()
+        return NewJob(PURGE_KIND, due, unique_key=f"{PURGE_KIND}:{day}")
+
+    async def purge_finished(self, job: Job) -> JobResult:
+        now = self._now()
+        purged = await job_store.purge_finished(self._database, before=now - KEEP_FINISHED_MS)
+        return JobResult(f"purged {purged}", next_jobs=[self.purge_job(max(now, job.due_at))])
 
     # -- the dispatcher --------------------------------------------------------------------
 

@@ -420,3 +420,35 @@ async def test_token_bucket_holds_sends_to_its_rate(clock: ManualClock) -> None:
         assert done == 2 + 8 * second
     await asyncio.wait_for(task, 1)
     assert done == 34
+
+
+async def test_finished_rows_are_purged_daily_after_30_days(
+    database: Database, clock: ManualClock
+) -> None:
+    scheduler = Scheduler(database, clock)
+    recorder = Recorder(clock)
+    scheduler.register("note", recorder)
+    scheduler.register("timeline:purge", scheduler.purge_finished)
+    await scheduler.start()
+    try:
+        await scheduler.schedule([NewJob("note", at(0)), scheduler.purge_job(at(0))])
+        await scheduler.schedule(scheduler.purge_job(at(0)))  # once per day, however often asked
+        await scheduler.settle()
+        clock.advance(29 * 86_400)
+        await scheduler.settle()
+        assert (
+            await database.fetch_value("SELECT COUNT(*) FROM scheduled_jobs WHERE kind = 'note'")
+            == 1
+        )
+        clock.advance(2 * 86_400)
+        await scheduler.settle()
+        assert (
+            await database.fetch_value("SELECT COUNT(*) FROM scheduled_jobs WHERE kind = 'note'")
+            == 0
+        )
+        pending = await database.fetch_all(
+            "SELECT due_at FROM scheduled_jobs WHERE kind = 'timeline:purge' AND state = 'pending'"
+        )
+        assert len(pending) == 1
+    finally:
+        await scheduler.stop()

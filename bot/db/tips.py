@@ -360,11 +360,6 @@ async def hide_tip(database: Database, guild_id: int, tip_id: str, now: int) -> 
         return cursor.rowcount == 1
 
 
-async def hidden_tips(database: Database, guild_id: int) -> frozenset[str]:
-    rows = await database.fetch_all("SELECT tip_id FROM tip_hidden WHERE guild_id = ?", (guild_id,))
-    return frozenset(row["tip_id"] for row in rows)
-
-
 # -- posts -------------------------------------------------------------------------------------
 
 
