@@ -212,14 +212,16 @@ def planned_times(entry: Entry, settings: FollowUpSettings) -> dict[str, datetim
 
 def draft_for(step: str, entry: Entry) -> str:
     """Rendered at send time, so edits to the entry show; plain text, easy to copy."""
-    role = one_line(entry.role) if entry.role else None
+    the_role = (
+        templates.DRAFT_ROLE.format(role=one_line(entry.role))
+        if entry.role
+        else templates.DRAFT_ROLE_FALLBACK
+    )
     text = templates.DRAFTS[step].format(
         name=one_line(entry.interviewer) if entry.interviewer else templates.DRAFT_NAME_FALLBACK,
-        role=role or "",
+        the_role=the_role,
         company=one_line(entry.company),
     )
-    if role is None:
-        text = text.replace("the  role at", "the role at").replace("the  role", "the role")
     return truncate(text.replace("```", "'''"), DRAFT_MAX)
 
 

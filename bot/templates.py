@@ -148,14 +148,14 @@ FOLLOW_UP_INTROS = {
 DRAFTS = {
     "thank_you": (
         "Hi {name},\n\n"
-        "Thank you for taking the time to talk with me about the {role} role at {company}. "
+        "Thank you for taking the time to talk with me about {the_role} at {company}. "
         "I enjoyed the conversation and learning more about the team. I'd be glad to stay in "
         "touch, and I wish you the best with the search.\n\n"
         "Best regards"
     ),
     "feedback_request": (
         "Hi {name},\n\n"
-        "Thank you again for considering me for the {role} role at {company}. I understand "
+        "Thank you again for considering me for {the_role} at {company}. I understand "
         "you've decided not to move forward. If you have a moment, I'd be grateful for any "
         "feedback on what I could improve, in my experience or in how I came across. It would "
         "help me a great deal.\n\n"
@@ -163,14 +163,15 @@ DRAFTS = {
     ),
     "check_in": (
         "Hi {name},\n\n"
-        "I hope you're well. I'm following up on my note about the {role} role at {company}. "
+        "I hope you're well. I'm following up on my note about {the_role} at {company}. "
         "If you have a few minutes to share any feedback, I would really value it. Either way, "
         "thank you for your time.\n\n"
         "Best regards"
     ),
 }
 DRAFT_NAME_FALLBACK = "there"
-DRAFT_ROLE_FALLBACK = "the"
+DRAFT_ROLE = "the {role} role"
+DRAFT_ROLE_FALLBACK = "the role"
 FOLLOW_UP_LATE = "This reminder is late: it was due <t:{due}:F>. Sorry about that."
 FOLLOW_UP_FOOTER = "Entry #{number} · NextRound follow-up"
 FOLLOW_UP_DONE = "Done"

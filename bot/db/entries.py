@@ -57,11 +57,6 @@ async def ensure_person(tx: Transaction, user_id: int, now: int) -> None:
     await tx.execute(ENSURE_PERSON_SQL, (user_id, now))
 
 
-async def person(database: Database, user_id: int) -> sqlite3.Row | None:
-    """The person's row (settings included), or None before they first use NextRound."""
-    return await database.fetch_one("SELECT * FROM people WHERE user_id = ?", (user_id,))
-
-
 async def person_timezone(database: Database, user_id: int) -> str | None:
     value = await database.fetch_value("SELECT timezone FROM people WHERE user_id = ?", (user_id,))
     return None if value is None else str(value)
