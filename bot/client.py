@@ -66,28 +66,34 @@ def tree_hash(tree: app_commands.CommandTree[Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def paced_requests(limiter: TokenBucket, api_base_url: str) -> aiohttp.TraceConfig:
-    """Every request that leaves for the REST API takes a token first, discord.py's own
-    retries after a 429 or a 5xx included; interaction callbacks and interaction webhooks
-    are outside the global limit and go at once."""
-    api_path = yarl.URL(api_base_url).path.rstrip("/")
+class PacedConnector(aiohttp.TCPConnector):
+    """Every request that leaves for the REST API takes a token before it gets a connection,
+    discord.py's own retries after a 429 or a 5xx included; interaction callbacks and
+    interaction webhooks are outside the global limit and go at once.
 
-    async def on_request_start(
-        session: aiohttp.ClientSession,
-        context: Any,
-        params: aiohttp.TraceRequestStartParams,
-    ) -> None:
-        path = params.url.path
-        if not path.startswith(api_path + "/"):
-            return  # the gateway, attachments
-        rest = path[len(api_path) :]
-        if rest.startswith(("/interactions/", "/webhooks/")):
-            return
-        await limiter.acquire()
+    A connector rather than an aiohttp trace: it is one check per request, where a trace
+    config makes aiohttp build and signal a dozen events for every request, replies too."""
 
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_request_start)
-    return trace
+    def __init__(self, limiter: TokenBucket, api_base_url: str) -> None:
+        super().__init__(limit=0)  # what discord.py uses when given no connector
+        self._limiter = limiter
+        self._api_prefix = yarl.URL(api_base_url).path.rstrip("/") + "/"
+
+    def is_paced(self, path: str) -> bool:
+        if not path.startswith(self._api_prefix):
+            return False  # the gateway, attachments
+        rest = path[len(self._api_prefix) - 1 :]
+        return not rest.startswith(("/interactions/", "/webhooks/"))
+
+    async def connect(
+        self,
+        req: aiohttp.ClientRequest,
+        traces: list[Any],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 - aiohttp's signature
+    ) -> aiohttp.connector.Connection:
+        if self.is_paced(req.url.path):
+            await self._limiter.acquire()
+        return await super().connect(req, traces, timeout)
 
 
 class NextRoundBot(commands.Bot):
@@ -119,7 +125,6 @@ class NextRoundBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             tree_cls=NextRoundTree,
-            http_trace=paced_requests(self.send_limiter, settings.api_base_url),
             **options,
         )
         self.settings = settings
@@ -158,6 +163,14 @@ class NextRoundBot(commands.Bot):
         self.tips.client = self
         self.scheduler.register(TIP_POST_KIND, self.tips.post_slot)
         self.scheduler.register(TIP_PURGE_KIND, self.tips.purge)
+
+    async def login(self, token: str) -> None:
+        # A connector is closed with its session, so each login gets a fresh one; it is made
+        # here, inside the running loop, as aiohttp requires.
+        connector = self.http.connector
+        if not isinstance(connector, PacedConnector) or connector.closed:
+            self.http.connector = PacedConnector(self.send_limiter, self.settings.api_base_url)
+        await super().login(token)
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:

@@ -236,6 +236,11 @@ class FollowUps:
         self.clock = clock
         self.scheduler = scheduler
         self.client: discord.Client | None = None
+        # Who may have an undelivered-DM notice waiting: checked after every command, so a
+        # set in memory answers the usual "no" without a database round trip. The rows stay
+        # the truth; the set only ever holds more people than have a notice, never fewer.
+        self._notice_users: set[int] = set()
+        self._notice_users_loaded = False
 
     # -- settings -------------------------------------------------------------------------
 
@@ -372,6 +377,12 @@ class FollowUps:
         )
 
     async def take_notice(self, user_id: int) -> str | None:
+        if not self._notice_users_loaded:
+            self._notice_users |= await followup_store.people_with_dm_problem(self.database)
+            self._notice_users_loaded = True
+        if user_id not in self._notice_users:
+            return None
+        self._notice_users.discard(user_id)
         problem = await followup_store.take_dm_problem(self.database, user_id)
         return None if problem is None else templates.DM_PROBLEM_NOTICE.format(reason=problem)
 
@@ -452,6 +463,7 @@ class FollowUps:
                 await followup_store.record_dm_problem(
                     self.database, job.user_id, describe(error.code), now_ms(self.clock)
                 )
+                self._notice_users.add(job.user_id)
             raise as_job_error(error) from error
         except (OSError, TimeoutError) as error:
             raise as_job_error(error) from error

@@ -94,6 +94,27 @@ async def test_a_429_is_waited_out_and_retried(world: World, running: RunningBot
     assert [request.status for request in attempts][-2:] == [429, 200]
 
 
+async def test_rest_requests_take_a_token_and_interaction_replies_do_not(
+    world: World, running: RunningBot
+) -> None:
+    emulator = world.emulator
+    limiter = running.bot.send_limiter
+    before = limiter.acquired
+    interaction = await emulator.invoke(
+        world.alice, "help", {}, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    await interaction.wait_response()
+    assert limiter.acquired == before, "interaction callbacks are outside the global limit"
+
+    channel = running.bot.get_partial_messageable(world.channel_id)
+    await channel.send("paced")
+    assert limiter.acquired == before + 1
+    # discord.py's own retry after a 429 takes a token too.
+    emulator.fault("POST", r"^/channels/\d+/messages$", status=429, retry_after=0.05, times=1)
+    await channel.send("paced again")
+    assert limiter.acquired == before + 3
+
+
 async def test_gateway_reconnect_resumes(world: World, running: RunningBot) -> None:
     emulator = world.emulator
     identifies = emulator.identify_count

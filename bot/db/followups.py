@@ -82,9 +82,14 @@ async def record_dm_problem(database: Database, user_id: int, problem: str, now:
         await tx.execute("UPDATE people SET dm_problem = ? WHERE user_id = ?", (problem, user_id))
 
 
+async def people_with_dm_problem(database: Database) -> set[int]:
+    rows = await database.fetch_all("SELECT user_id FROM people WHERE dm_problem IS NOT NULL")
+    return {int(row["user_id"]) for row in rows}
+
+
 async def take_dm_problem(database: Database, user_id: int) -> str | None:
     """The undelivered-DM notice, once: reading it clears it."""
-    # Checked after every command and almost always empty: a plain read first, no write lock.
+    # Usually empty: a plain read first, no write lock.
     pending = await database.fetch_value(
         "SELECT 1 FROM people WHERE user_id = ? AND dm_problem IS NOT NULL", (user_id,)
     )
