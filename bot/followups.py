@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -136,22 +137,25 @@ class FollowUpSettings:
 
     @property
     def window(self) -> Window:
-        try:
-            zone = ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
-        return Window(
-            zone,
-            parse_hhmm(self.window_start, "window_start"),
-            parse_hhmm(self.window_end, "window_end"),
-            self.weekdays_only,
-        )
+        return window_of(self.timezone, self.window_start, self.window_end, self.weekdays_only)
 
     def enabled(self, step: str) -> bool:
         return bool(getattr(self, step))
 
     def paused_at(self, now: int) -> bool:
         return self.paused_until is not None and self.paused_until > now
+
+
+@lru_cache(maxsize=1024)
+def window_of(timezone: str, start: str, end: str, weekdays_only: bool) -> Window:
+    # Planned for every new entry; people share a handful of settings, so parse each once.
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return Window(
+        zone, parse_hhmm(start, "window_start"), parse_hhmm(end, "window_end"), weekdays_only
+    )
 
 
 def settings_from_row(row: sqlite3.Row | None) -> FollowUpSettings:
@@ -191,7 +195,6 @@ def plan_follow_ups(entry: Entry, settings: FollowUpSettings, now: int) -> list[
             NewJob(
                 kind_of(step),
                 due_at,
-                payload={"step": step},
                 user_id=entry.user_id,
                 subject_id=entry.id,
             )
@@ -500,7 +503,7 @@ class FollowUps:
             then = NewJob(
                 row.kind,
                 due,
-                payload={"step": step, "snoozed": True},
+                payload={"snoozed": True},
                 user_id=user_id,
                 subject_id=entry.id,
             )

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from bot.db.connection import Database, Transaction
-from bot.db.jobs import NewJob, insert_jobs_now
+from bot.db.jobs import NewJob, insert_jobs_many
 from bot.entries import (
     DAILY_LIMIT,
     KEPT_LIMIT,
@@ -62,6 +62,20 @@ async def person_timezone(database: Database, user_id: int) -> str | None:
     return None if value is None else str(value)
 
 
+# The person's row (None before their first entry) with the counts both limits need.
+_PERSON_AND_COUNTS_SQL = """
+SELECT p.*,
+    (SELECT COUNT(*) FROM entries WHERE user_id = :user AND created_at > :since) AS recent,
+    (SELECT COUNT(*) FROM entries WHERE user_id = :user) AS kept
+FROM (SELECT :user AS wanted) LEFT JOIN people AS p ON p.user_id = wanted
+"""
+# Creates the person on their first entry and hands out the next number in one statement.
+_NEXT_NUMBER_SQL = """
+INSERT INTO people (user_id, created_at, next_entry_number) VALUES (?, ?, 2)
+ON CONFLICT (user_id) DO UPDATE SET next_entry_number = next_entry_number + 1
+RETURNING next_entry_number - 1
+"""
+
 EntryBuilder = Callable[
     [sqlite3.Row | None], tuple[EntryFields, Callable[[Entry], list[NewJob]] | None]
 ]
@@ -78,53 +92,67 @@ async def create_entry(
     fields and the planner; it runs on the database thread, so it must be pure."""
 
     def write(connection: sqlite3.Connection) -> tuple[Entry, list[NewJob], sqlite3.Row | None]:
-        person = connection.execute("SELECT * FROM people WHERE user_id = ?", (user_id,)).fetchone()
-        fields, plan = build(person)
-        recent = connection.execute(
-            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM entries "
-            "WHERE user_id = ? AND created_at > ?",
-            (user_id, now - DAY_MS),
+        # Four statements: the person with both limit counts, the number, the entry, the rows.
+        found = connection.execute(
+            _PERSON_AND_COUNTS_SQL, {"user": user_id, "since": now - DAY_MS}
         ).fetchone()
-        if recent["n"] >= DAILY_LIMIT:
+        person = found if found["user_id"] is not None else None
+        fields, plan = build(person)
+        if found["recent"] >= DAILY_LIMIT:
+            oldest = connection.execute(
+                "SELECT MIN(created_at) FROM entries WHERE user_id = ? AND created_at > ?",
+                (user_id, now - DAY_MS),
+            ).fetchone()[0]
             raise LimitReached(
                 f"You've logged {DAILY_LIMIT} entries in the last 24 hours, the most at once; "
-                f"you can log the next one <t:{(recent['oldest'] + DAY_MS) // 1000}:R>."
+                f"you can log the next one <t:{(oldest + DAY_MS) // 1000}:R>."
             )
-        kept = connection.execute(
-            "SELECT COUNT(*) AS n FROM entries WHERE user_id = ?", (user_id,)
-        ).fetchone()
-        if kept["n"] >= KEPT_LIMIT:
+        if found["kept"] >= KEPT_LIMIT:
             raise LimitReached(
                 f"You have {KEPT_LIMIT:,} entries, the most NextRound keeps; delete some "
                 "(or export and start fresh with /privacy) to log more."
             )
-        connection.execute(ENSURE_PERSON_SQL, (user_id, now))
-        number = connection.execute(
-            "UPDATE people SET next_entry_number = next_entry_number + 1 WHERE user_id = ? "
-            "RETURNING next_entry_number - 1 AS number",
-            (user_id,),
-        ).fetchone()["number"]
-        created = connection.execute(
+        number = connection.execute(_NEXT_NUMBER_SQL, (user_id, now)).fetchone()[0]
+        stage = fields.stage.value
+        rejected_on = fields.rejected_on.isoformat()
+        cursor = connection.execute(
             "INSERT INTO entries (user_id, number, guild_id, company, role, stage, rejected_on, "
-            "interviewer, notes, created_at, updated_at) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+            "interviewer, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 user_id,
                 number,
                 guild_id,
                 fields.company,
                 fields.role,
-                fields.stage.value,
-                fields.rejected_on.isoformat(),
+                stage,
+                rejected_on,
                 fields.interviewer,
                 fields.notes,
                 now,
                 now,
             ),
-        ).fetchone()
-        entry = entry_from_row(created)
+        )
+        assert cursor.lastrowid is not None
+        entry = Entry(
+            id=cursor.lastrowid,
+            user_id=user_id,
+            number=number,
+            guild_id=guild_id,
+            company=fields.company,
+            role=fields.role,
+            stage=fields.stage,
+            rejected_on=fields.rejected_on,
+            interviewer=fields.interviewer,
+            notes=fields.notes,
+            feedback_status=FeedbackStatus.NOT_ASKED,
+            feedback_summary=None,
+            feedback_theme=None,
+            created_at=now,
+            updated_at=now,
+        )
         jobs = plan(entry) if plan is not None else []
-        insert_jobs_now(connection, jobs, now)
+        if jobs:
+            insert_jobs_many(connection, jobs, now)
         return entry, jobs, person
 
     return await database.run_transaction(write)
