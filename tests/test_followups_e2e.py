@@ -216,6 +216,22 @@ async def test_dms_closed_fails_and_notices_once(world: World, running: RunningB
     assert "failed" in listing["embeds"][0]["description"]
 
 
+async def test_a_dm_notice_waiting_at_a_restart_is_still_shown(
+    world: World, start_bot: BotFactory
+) -> None:
+    running = await start_bot()
+    world.emulator.set_dms_closed(world.alice)
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    rows = await follow_up_rows(running, world.alice)
+    await move_to(running, rows["thank_you"]["due_at"])
+    await running.stop()  # before Alice runs another command
+
+    await start_bot()
+    interaction = await world.emulator.invoke(world.alice, "help", {})
+    notice = await interaction.wait_followup()
+    assert "couldn't deliver your follow-up DMs" in notice.content
+
+
 async def test_followups_test_command(world: World, running: RunningBot) -> None:
     sent = await command(world, world.alice, "followups test")
     assert "test DM" in sent["content"]
