@@ -1011,6 +1011,8 @@ class DiscordEmulator:
         self._commands: dict[int | None, list[JSON]] = {}
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._sync_counts: collections.Counter[int | None] = collections.Counter()
+        # (guild id, command name): opened to everyone by a server admin (Integrations settings)
+        self._opened_commands: set[tuple[int, str]] = set()
 
         # Interactions
         self.interactions: dict[int, InteractionHandle] = {}
@@ -1448,6 +1450,11 @@ class DiscordEmulator:
     def commands(self, guild_id: int | None = None) -> list[JSON]:
         """The commands last synced to this scope (None = global), as Discord stores them."""
         return [dict(c) for c in self._commands.get(guild_id, [])]
+
+    def open_command_to_everyone(self, guild_id: int, name: str) -> None:
+        """What a server admin can do in Server Settings > Integrations: let every member use a
+        command whose `default_member_permissions` would otherwise hide it from them."""
+        self._opened_commands.add((guild_id, name))
 
     def sync_count(self, guild_id: int | None = None) -> int:
         """How many bulk overwrites (PUT) the bot made for this scope."""
@@ -3673,6 +3680,8 @@ class DiscordEmulator:
     def _check_default_permissions(self, command: JSON, place: JSON) -> None:
         required = command.get("default_member_permissions")
         if required is None or place["guild_id"] is None:
+            return
+        if (place["guild_id"], command["name"]) in self._opened_commands:
             return
         permissions = self.base_permissions(place["guild_id"], place["user_id"])
         if int(required) & ~permissions:

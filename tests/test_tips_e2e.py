@@ -23,6 +23,7 @@ from tests.emulator import (
     EMBED_LINKS,
     MENTION_EVERYONE,
     SEND_MESSAGES,
+    CommandNotAvailable,
     RecordedMessage,
 )
 
@@ -417,11 +418,10 @@ async def test_help_lists_tips_for_admins_only(world: World, running: RunningBot
 async def test_a_member_without_manage_server_is_refused_in_code(
     world: World, running: RunningBot
 ) -> None:
-    # A server may open the command to everyone in its integration settings (the emulator has
-    # no API for such an override yet: change the stored command).
-    for command in world.emulator._commands[None]:
-        if command["name"] == "tips":
-            command["default_member_permissions"] = None
+    with pytest.raises(CommandNotAvailable):
+        await tips(world, "status", {}, user=world.alice)
+    # A server may open the command to everyone in its integration settings.
+    world.emulator.open_command_to_everyone(world.guild_id, "tips")
     for name, options in (
         ("status", {}),
         (
