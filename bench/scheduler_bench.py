@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +272,7 @@ def run_probe(path: Path, lateness_rows: int, window_s: float, running_s: float)
 # -- phase 3: claim+dispatch rate ---------------------------------------------------------------
 
 # A phase returns its rate (rows/s) and the batch size it claimed and acknowledged with.
-Phase = Callable[[Path, int], Awaitable[tuple[float, int]]]
+Phase = Callable[[Path, int], Coroutine[Any, Any, tuple[float, int]]]
 
 
 async def scheduler_phase(path: Path, expected: int, level: int) -> tuple[float, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.timeout(30)
 EPHEMERAL = 1 << 6
 
 
-def command_names(commands: list[dict]) -> set[str]:  # type: ignore[type-arg]
+def command_names(commands: list[dict[str, Any]]) -> set[str]:
     return {command["name"] for command in commands}
 
 

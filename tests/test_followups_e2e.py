@@ -58,7 +58,7 @@ async def follow_up_rows(running: RunningBot, user: int) -> dict[str, dict[str, 
     return {row["kind"].removeprefix("followup:"): dict(row) for row in rows}
 
 
-async def move_to(running: RunningBot, instant: int) -> None:
+async def move_to(running: RunningBot, instant: float) -> None:
     running.clock.set(instant / 1000)
     await running.bot.scheduler.settle()
 
