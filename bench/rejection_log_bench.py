@@ -5,11 +5,13 @@ process and event loop, one after the other (discord.py's endpoints are process-
 bot has a `/rejection log` with the same options and choices and answers every call with a
 constant ephemeral "Logged." (no database); NextRound runs its real command: validation, the
 entry and up to 3 planned follow-up rows in one SQLite transaction, the scheduler wake-up, the
-"next steps" lookup and the embed reply.
+"next steps" lookup and the embed reply. A third bot, "bare-embed", is the bare bot answering
+with NextRound's own embed for a typical entry (built once, no database): a reference that
+tells the cost of the reply from the cost of the database work, not a target.
 
 1. Throughput: K commands from many distinct users (at most 2 each, far below the 30 per 24 h
    limit), as fast as the harness can with a bounded number in flight. Phases alternate (bare,
-   NextRound, bare, NextRound, ...); each gets a fresh emulator, bot and database and a short
+   bare-embed, NextRound, bare, ...); each gets a fresh emulator, bot and database and a short
    warm-up that is not counted. Rate = commands / (last callback - first dispatch), both as the
    emulator recorded them. Ratio = NextRound / bare, from the medians (target >= 0.8). Per
    command, the table also shows the CPU of the loop thread and of the whole process (the
@@ -29,7 +31,7 @@ Both bots log at WARNING, as `NEXTROUND_LOG_LEVEL=WARNING` configures them. `--p
 more NextRound throughput phase under cProfile (not counted) and prints where the time goes.
 
 Usage: python bench/rejection_log_bench.py [--quick] [--commands 2000] [--users 1000]
-       [--concurrency 64] [--pairs 3] [--rate 200] [--seconds 10] [--profile]
+       [--concurrency 64] [--rounds 3] [--rate 200] [--seconds 10] [--profile]
 
 The table goes to stdout and the last stdout line is a one-line JSON summary; progress goes to
 stderr. Exits 1 when a target is missed or a command was not answered as expected.
@@ -52,6 +54,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +67,13 @@ import discord  # noqa: E402
 from discord import app_commands  # noqa: E402
 from discord.ext import commands  # noqa: E402
 
+from bot import templates  # noqa: E402
 from bot.client import NextRoundBot, apply_discord_endpoints  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import Settings, configure_logging  # noqa: E402
 from bot.db import Database  # noqa: E402
-from cogs.rejections import ENTRY_OPTION_DESCRIPTIONS, STAGE_CHOICES  # noqa: E402
+from bot.entries import Entry, FeedbackStatus, Stage  # noqa: E402
+from cogs.rejections import ENTRY_OPTION_DESCRIPTIONS, STAGE_CHOICES, log_reply  # noqa: E402
 from tests.emulator import DiscordEmulator, InteractionHandle  # noqa: E402
 
 TOKEN = "bench-token"
@@ -78,6 +83,8 @@ TARGET_P99_MS = 250.0
 CALLBACK_CHANNEL_MESSAGE = 4
 FLAG_EPHEMERAL = 1 << 6
 BARE_REPLY = "Logged."
+EMBED = "bare-embed"  # the reference bot: NextRound's embed, no database
+BOTS = ("bare", EMBED, "nextround")
 # Commands per run of the warm-up, from users of their own (not counted, not measured).
 WARMUP_COMMANDS = 100
 WARMUP_USERS = 50
@@ -184,10 +191,42 @@ def settings_for(world: World, database_path: Path) -> Settings:
     )
 
 
-class BareBot(commands.Bot):
-    """The floor: discord.py alone answering the same command with a constant reply."""
+def sample_reply() -> discord.Embed:
+    """NextRound's reply to a typical entry, built by NextRound's own code, once."""
+    now = datetime.now(UTC)
+    entry = Entry(
+        id=1,
+        user_id=1,
+        number=3,
+        guild_id=None,
+        company=COMPANIES[0],
+        role=ROLES[0],
+        stage=Stage.INTERVIEW,
+        rejected_on=now.date(),
+        interviewer=INTERVIEWERS[0],
+        notes=NOTES[0],
+        feedback_status=FeedbackStatus.NOT_ASKED,
+        feedback_summary=None,
+        feedback_theme=None,
+        created_at=int(now.timestamp() * 1000),
+        updated_at=int(now.timestamp() * 1000),
+    )
+    due = int(now.timestamp()) + 7200
+    next_steps = templates.NEXT_STEPS_PLANNED.format(
+        items=", ".join(
+            templates.NEXT_STEPS_ITEM.format(name=name.lower(), due=due)
+            for name in templates.FOLLOW_UP_STEP_NAMES.values()
+        )
+    )
+    return log_reply(entry, next_steps)
 
-    def __init__(self, **options: Any) -> None:
+
+class BareBot(commands.Bot):
+    """The floor: discord.py alone answering the same command with a constant reply; with
+    `embed`, the reference: NextRound's own embed for a typical entry, built once."""
+
+    def __init__(self, *, embed: bool = False, **options: Any) -> None:
+        self.reply_embed = sample_reply() if embed else None
         intents = discord.Intents.none()
         intents.guilds = True  # what NextRound asks for, so both receive the same events
         super().__init__(
@@ -213,7 +252,10 @@ class BareBot(commands.Bot):
             interviewer: str | None = None,
             notes: str | None = None,
         ) -> None:
-            await interaction.response.send_message(BARE_REPLY, ephemeral=True)
+            if self.reply_embed is not None:
+                await interaction.response.send_message(embed=self.reply_embed, ephemeral=True)
+            else:
+                await interaction.response.send_message(BARE_REPLY, ephemeral=True)
 
         self.tree.add_command(group)
         await self.tree.sync()
@@ -242,7 +284,7 @@ async def start_bot(name: str, world: World, tmp: Path) -> Running:
         database = await Database.open(settings.database_path, SystemClock())
         bot = NextRoundBot(settings, database, SystemClock(), guild_ready_timeout=0.05)
     else:
-        bot = BareBot(guild_ready_timeout=0.05)
+        bot = BareBot(embed=name == EMBED, guild_ready_timeout=0.05)
     task = asyncio.create_task(bot.start(settings.token))
     ready = asyncio.create_task(bot.wait_until_ready())
     done, _ = await asyncio.wait({task, ready}, timeout=30, return_when="FIRST_COMPLETED")
@@ -342,6 +384,8 @@ def check_answers(name: str, handles: Sequence[InteractionHandle]) -> int:
         ephemeral = bool(int(data.get("flags") or 0) & FLAG_EPHEMERAL)
         if name == "bare":
             expected = data.get("content") == BARE_REPLY
+        elif name == EMBED:
+            expected = bool(data.get("embeds")) and not data.get("content")
         else:
             # A logged entry is answered with an embed and no text; errors are plain text.
             expected = bool(data.get("embeds")) and not data.get("content")
@@ -542,7 +586,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--commands", type=int, default=2000, help="commands per throughput run")
     parser.add_argument("--users", type=int, default=1000, help="distinct users per phase")
     parser.add_argument("--concurrency", type=int, default=64, help="commands in flight")
-    parser.add_argument("--pairs", type=int, default=3, help="bare/NextRound throughput pairs")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (each bot once)")
     parser.add_argument("--rate", type=float, default=200.0, help="latency phase commands/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="latency phase length")
     parser.add_argument(
@@ -552,12 +596,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.commands, args.users, args.pairs, args.seconds = 400, 200, 1, 2.0
+        args.commands, args.users, args.rounds, args.seconds = 400, 200, 1, 2.0
     return args
 
 
 def table(
-    throughput: list[ThroughputRun], latency: list[LatencyRun], ratio: float, best_ratio: float
+    throughput: list[ThroughputRun],
+    latency: list[LatencyRun],
+    ratio: float,
+    best_ratio: float,
+    reference_ratio: float,
 ) -> str:
     lines = ["", "Throughput (closed loop, commands answered per second):"]
     lines.append(
@@ -575,7 +623,7 @@ def table(
         "  (per command: CPU, time in the garbage collector, database hand-offs; "
         "loop busy = loop-thread CPU / wall time)"
     )
-    for name in ("bare", "nextround"):
+    for name in BOTS:
         rates = [r.rate for r in throughput if r.bot == name]
         lines.append(
             f"  {name:<10} median {statistics.median(rates):>7,.0f} cmd/s, "
@@ -584,6 +632,10 @@ def table(
     lines.append(
         f"  ratio NextRound / bare: {ratio:.2f} (medians), {best_ratio:.2f} (bests); "
         f"target >= {TARGET_RATIO}"
+    )
+    lines.append(
+        f"  ratio NextRound / bare-embed: {reference_ratio:.2f} (medians; the same embed without "
+        "the database: a reference, not a target)"
     )
     lines.append("")
     lines.append("Ack latency (open loop; INTERACTION_CREATE dispatched -> callback received):")
@@ -617,9 +669,9 @@ async def run(args: argparse.Namespace) -> int:
     latency: list[LatencyRun] = []
     with tempfile.TemporaryDirectory(prefix="nextround-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        for pair in range(args.pairs):
-            for name in ("bare", "nextround"):
-                progress(f"throughput pair {pair + 1}/{args.pairs}: {name}")
+        for round_number in range(args.rounds):
+            for name in BOTS:
+                progress(f"throughput round {round_number + 1}/{args.rounds}: {name}")
                 throughput.append(await throughput_phase(name, args, tmp))
         for name in ("nextround", "bare"):
             progress(f"latency: {name} at {args.rate:.0f} commands/s for {args.seconds:g} s")
@@ -630,10 +682,12 @@ async def run(args: argparse.Namespace) -> int:
             await throughput_phase("nextround", args, tmp, profile)
             print(profile_report(profile), file=sys.stderr)
 
-    rates = {name: [r.rate for r in throughput if r.bot == name] for name in ("bare", "nextround")}
+    rates = {name: [r.rate for r in throughput if r.bot == name] for name in BOTS}
     medians = {name: statistics.median(values) for name, values in rates.items()}
     ratio = medians["nextround"] / medians["bare"]
     best_ratio = max(rates["nextround"]) / max(rates["bare"])
+    # Not a target: what NextRound's database work costs next to the same reply without it.
+    reference_ratio = medians["nextround"] / medians[EMBED]
     nextround_latency = next(r for r in latency if r.bot == "nextround")
     # Every command answered as on success, and every NextRound entry really stored.
     answered_ok = (
@@ -643,7 +697,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     ratio_ok = ratio >= TARGET_RATIO
     latency_ok = nextround_latency.p99_ms < TARGET_P99_MS
-    print(table(throughput, latency, ratio, best_ratio))
+    print(table(throughput, latency, ratio, best_ratio, reference_ratio))
     summary = {
         "benchmark": "rejection_log",
         "quick": args.quick,
@@ -669,10 +723,12 @@ async def run(args: argparse.Namespace) -> int:
             for r in throughput
         ],
         "bare_rate_median": round(medians["bare"], 1),
+        "bare_embed_rate_median": round(medians[EMBED], 1),
         "nextround_rate_median": round(medians["nextround"], 1),
         "ratio": round(ratio, 3),
         "ratio_best": round(best_ratio, 3),
         "ratio_target": TARGET_RATIO,
+        "ratio_to_bare_embed": round(reference_ratio, 3),
         "latency": [
             {
                 "bot": r.bot,

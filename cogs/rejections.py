@@ -42,7 +42,7 @@ ENTRY_OPTION_DESCRIPTIONS = {
 }
 
 
-def log_reply(bot: NextRoundBot, entry: Entry, next_steps: str) -> discord.Embed:
+def log_reply(entry: Entry, next_steps: str) -> discord.Embed:
     acknowledgement = templates.LOGGED_ACKS[(entry.number - 1) % len(templates.LOGGED_ACKS)]
     embed = entry_embed(entry, description=acknowledgement.format(company=safe(entry.company, 60)))
     embed.add_field(name=templates.ENTRY_FIELD_NEXT, value=next_steps, inline=False)
@@ -148,7 +148,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
         )
         next_steps = await self.bot.next_steps_for(logged)
         await interaction.response.send_message(
-            embed=log_reply(self.bot, logged.entry, next_steps), ephemeral=True
+            embed=log_reply(logged.entry, next_steps), ephemeral=True
         )
 
     @log_command.autocomplete("company")

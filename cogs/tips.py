@@ -246,7 +246,7 @@ class LogRejectionForm(discord.ui.Modal):
         )
         next_steps = await self.bot.next_steps_for(logged)
         await interaction.response.send_message(
-            embed=log_reply(self.bot, logged.entry, next_steps), ephemeral=True
+            embed=log_reply(logged.entry, next_steps), ephemeral=True
         )
 
     async def on_error(  # type: ignore[override]  # Modal drops BaseView's item argument
