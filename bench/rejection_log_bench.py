@@ -67,12 +67,12 @@ import discord  # noqa: E402
 from discord import app_commands  # noqa: E402
 from discord.ext import commands  # noqa: E402
 
-from bot import templates  # noqa: E402
 from bot.client import NextRoundBot, apply_discord_endpoints  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import Settings, configure_logging  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.entries import Entry, FeedbackStatus, Stage  # noqa: E402
+from bot.followups import FollowUpSettings, plan_follow_ups, planned_steps_text  # noqa: E402
 from cogs.rejections import ENTRY_OPTION_DESCRIPTIONS, STAGE_CHOICES, log_reply  # noqa: E402
 from tests.emulator import DiscordEmulator, InteractionHandle  # noqa: E402
 
@@ -211,14 +211,8 @@ def sample_reply() -> discord.Embed:
         created_at=int(now.timestamp() * 1000),
         updated_at=int(now.timestamp() * 1000),
     )
-    due = int(now.timestamp()) + 7200
-    next_steps = templates.NEXT_STEPS_PLANNED.format(
-        items=", ".join(
-            templates.NEXT_STEPS_ITEM.format(name=name.lower(), due=due)
-            for name in templates.FOLLOW_UP_STEP_NAMES.values()
-        )
-    )
-    return log_reply(entry, next_steps)
+    planned = plan_follow_ups(entry, FollowUpSettings(), entry.created_at)
+    return log_reply(entry, planned_steps_text([(job.kind, job.due_at) for job in planned]))
 
 
 class BareBot(commands.Bot):

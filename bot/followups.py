@@ -213,6 +213,17 @@ def planned_times(entry: Entry, settings: FollowUpSettings) -> dict[str, datetim
     }
 
 
+def planned_steps_text(pending: list[tuple[str, int]]) -> str:
+    """The "what happens next" line for planned follow-ups, given (kind, due ms) pairs."""
+    items = ", ".join(
+        templates.NEXT_STEPS_ITEM.format(
+            name=templates.FOLLOW_UP_STEP_NAMES[step_of(kind)].lower(), due=due_at // 1000
+        )
+        for kind, due_at in pending
+    )
+    return templates.NEXT_STEPS_PLANNED.format(items=items)
+
+
 def draft_for(step: str, entry: Entry) -> str:
     """Rendered at send time, so edits to the entry show; plain text, easy to copy."""
     the_role = (
@@ -351,13 +362,7 @@ class FollowUps:
         if pending:
             if settings.paused_at(now_ms(self.clock)) and settings.paused_until == FOREVER_MS:
                 return templates.NEXT_STEPS_PAUSED
-            items = ", ".join(
-                templates.NEXT_STEPS_ITEM.format(
-                    name=templates.FOLLOW_UP_STEP_NAMES[step_of(kind)].lower(), due=due_at // 1000
-                )
-                for kind, due_at in pending
-            )
-            return templates.NEXT_STEPS_PLANNED.format(items=items)
+            return planned_steps_text(pending)
         age = (self.clock.now().astimezone(settings.window.zone).date() - entry.rejected_on).days
         if age > FOLLOW_UP_MAX_AGE_DAYS:
             return templates.NEXT_STEPS_TOO_OLD
