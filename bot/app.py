@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+import aiohttp
 import discord
 
 from bot.client import NextRoundBot, apply_discord_endpoints
@@ -37,6 +38,13 @@ async def run_bot(settings: Settings, clock: Clock | None = None) -> None:
             except discord.LoginFailure:
                 raise ConfigError(
                     "DISCORD_TOKEN", "Discord rejected this token; reset it in the Developer Portal"
+                ) from None
+            except aiohttp.ClientConnectorError as error:
+                # Only login can end here: once connected, discord.py reconnects by itself.
+                raise ConfigError(
+                    "DISCORD_API_BASE_URL",
+                    f"cannot reach {settings.api_base_url} ({error.os_error}); check the network, "
+                    "or this setting if you changed it",
                 ) from None
     finally:
         loop.remove_signal_handler(signal.SIGTERM)

@@ -58,3 +58,28 @@ async def test_sigterm_stops_cleanly_and_closes_the_database(world: World, tmp_p
     with sqlite3.connect(database) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert {"scheduled_jobs", "entries", "people", "command_sync"} <= tables
+
+
+async def test_discord_out_of_reach_at_start_gives_one_line(tmp_path: Path) -> None:
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("NEXTROUND_")},
+        "DISCORD_TOKEN": "test-token",
+        "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api/v10",  # the discard port: nothing listens
+        "NEXTROUND_DB": str(tmp_path / "nextround.sqlite3"),
+        "PYTHONPATH": str(REPO),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, errors = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    output = errors.decode()
+    assert "Traceback" not in output
+    last = output.strip().splitlines()[-1]
+    assert last.startswith("nextround: DISCORD_API_BASE_URL: cannot reach http://127.0.0.1:9/")
