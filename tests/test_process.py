@@ -18,26 +18,35 @@ pytestmark = pytest.mark.timeout(60)
 REPO = Path(__file__).resolve().parent.parent
 
 
-async def test_sigterm_stops_cleanly_and_closes_the_database(world: World, tmp_path: Path) -> None:
-    emulator = world.emulator
-    database = tmp_path / "db" / "nextround.sqlite3"
+async def start_process(cwd: Path, **settings: str) -> asyncio.subprocess.Process:
+    """`python -m bot` with these settings (and none left over from the environment);
+    stderr goes to stdout."""
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith("NEXTROUND_")},
         "DISCORD_TOKEN": "test-token",
-        "DISCORD_API_BASE_URL": emulator.api_base,
-        "DISCORD_GATEWAY_URL": emulator.gateway_url,
-        "NEXTROUND_DB": str(database),
-        "LOG_LEVEL": "INFO",
         "PYTHONPATH": str(REPO),
+        **settings,
     }
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def test_sigterm_stops_cleanly_and_closes_the_database(world: World, tmp_path: Path) -> None:
+    emulator = world.emulator
+    database = tmp_path / "db" / "nextround.sqlite3"
+    process = await start_process(
+        tmp_path,
+        DISCORD_API_BASE_URL=emulator.api_base,
+        DISCORD_GATEWAY_URL=emulator.gateway_url,
+        NEXTROUND_DB=str(database),
+        LOG_LEVEL="INFO",
     )
     try:
         await emulator.wait_until_connected(timeout=20)
@@ -61,25 +70,14 @@ async def test_sigterm_stops_cleanly_and_closes_the_database(world: World, tmp_p
 
 
 async def test_discord_out_of_reach_at_start_gives_one_line(tmp_path: Path) -> None:
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("NEXTROUND_")},
-        "DISCORD_TOKEN": "test-token",
-        "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api/v10",  # the discard port: nothing listens
-        "NEXTROUND_DB": str(tmp_path / "nextround.sqlite3"),
-        "PYTHONPATH": str(REPO),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    process = await start_process(
+        tmp_path,
+        DISCORD_API_BASE_URL="http://127.0.0.1:9/api/v10",  # the discard port: nothing listens
+        NEXTROUND_DB=str(tmp_path / "nextround.sqlite3"),
     )
-    _, errors = await asyncio.wait_for(process.communicate(), timeout=30)
+    output_bytes, _ = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
-    output = errors.decode()
+    output = output_bytes.decode()
     assert "Traceback" not in output
     last = output.strip().splitlines()[-1]
     assert last.startswith("nextround: DISCORD_API_BASE_URL: cannot reach http://127.0.0.1:9/")
