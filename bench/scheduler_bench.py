@@ -320,7 +320,7 @@ async def raw_phase(path: Path, expected: int) -> tuple[float, int]:
             acks: list[Ack] = []
             for job in claimed:
                 await noop(job)
-                acks.append(Ack(job.id, DONE, "done"))
+                acks.append(Ack(job.id, job.claim, DONE, "done"))
             await job_store.acknowledge(database, acks, owner=owner, finished_at=now_ms(clock))
             executed += len(acks)
         elapsed = time.perf_counter() - started

@@ -40,17 +40,33 @@ def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at).replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
+def first_instant_at_or_after(day: date, at: time, zone: ZoneInfo, floor: datetime) -> datetime:
+    """The first instant of wall time `at` on `day` that is not before `floor`: in an hour that
+    happens twice, the second occurrence once the first has passed. Still before `floor` when
+    both have passed."""
+    first = local_instant(day, at, zone)
+    if first >= floor:
+        return first
+    return datetime.combine(day, at).replace(tzinfo=zone, fold=1).astimezone(UTC)
+
+
 def move_into_window(instant: datetime, window: Window) -> datetime:
-    """Keep `instant` if allowed, else the start of the next allowed window after it."""
+    """Keep `instant` if allowed, else the start of the next allowed window after it; never
+    earlier than `instant` (in a repeated hour the window may start a second time)."""
+    instant = instant.astimezone(UTC)
     local = instant.astimezone(window.zone)
     day = local.date()
     if window.day_allowed(day) and window.start <= local.time() < window.end:
-        return instant.astimezone(UTC)
+        return instant
     if not (window.day_allowed(day) and local.time() < window.start):
         day += timedelta(days=1)
-    while not window.day_allowed(day):
+    while True:
+        while not window.day_allowed(day):
+            day += timedelta(days=1)
+        candidate = first_instant_at_or_after(day, window.start, window.zone, instant)
+        if candidate >= instant:
+            return candidate
         day += timedelta(days=1)
-    return local_instant(day, window.start, window.zone)
 
 
 def add_days(day: date, count: int, business_days: bool) -> date:
@@ -79,15 +95,23 @@ def check_in_due(feedback_request_at: datetime, window: Window) -> datetime:
     return move_into_window(local_instant(day, FEEDBACK_HOUR, window.zone), window)
 
 
+def next_allowed_day(day: date, window: Window) -> date:
+    while not window.day_allowed(day):
+        day += timedelta(days=1)
+    return day
+
+
 def snooze_until(choice: str, now: datetime, window: Window) -> datetime:
-    """`hour`: now + 1 h; `tomorrow`: next local day 10:00; `week`: local date + 7 days 10:00."""
+    """`hour`: now + 1 h; `tomorrow`: the next local day at 10:00; `week`: the local date + 7
+    days at 10:00. A day outside the allowed days moves to the next allowed one first, so the
+    snooze still lands at 10:00 (Friday's "tomorrow" is Monday 10:00, not Monday 08:00)."""
     local_day = now.astimezone(window.zone).date()
     if choice == "hour":
-        target = now + timedelta(hours=1)
-    elif choice == "tomorrow":
-        target = local_instant(local_day + timedelta(days=1), FEEDBACK_HOUR, window.zone)
+        return move_into_window(now + timedelta(hours=1), window)
+    if choice == "tomorrow":
+        day = next_allowed_day(local_day + timedelta(days=1), window)
     elif choice == "week":
-        target = local_instant(local_day + timedelta(days=7), FEEDBACK_HOUR, window.zone)
+        day = next_allowed_day(local_day + timedelta(days=7), window)
     else:
         raise ValueError(f"unknown snooze {choice!r}")
-    return move_into_window(target, window)
+    return move_into_window(local_instant(day, FEEDBACK_HOUR, window.zone), window)

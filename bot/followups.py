@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -24,8 +24,9 @@ from bot.components import OwnedButton
 from bot.db import Database
 from bot.db import entries as entry_store
 from bot.db import followups as followup_store
-from bot.db.connection import now_ms
+from bot.db.connection import Transaction, now_ms
 from bot.db.jobs import Job, NewJob
+from bot.delivery import find_sent_message, nonce_expired
 from bot.discord_errors import UNREACHABLE_USER_CODES, as_job_error, describe
 from bot.entries import STAGE_LABELS, Entry, FeedbackStatus
 from bot.errors import NotFound, UserError
@@ -47,14 +48,13 @@ log = logging.getLogger("nextround.followups")
 
 STEPS = ("thank_you", "feedback_request", "check_in")
 KIND_PREFIX = "followup:"
+DAY_MS = 86_400_000
 LATE_AFTER_MS = 10 * 60 * 1000
-MISSED_AFTER_MS = 7 * 86_400_000
-# Discord refuses a second message with the same nonce "for a few minutes"; past this age an
-# earlier attempt is looked up in the channel instead of trusting the nonce.
-NONCE_TRUST_MS = 2 * 60 * 1000
-HISTORY_LOOKUP = 50
-FOREVER_MS = 253_402_300_799_000  # 9999-12-31: paused until resumed
-RECENT_MS = 14 * 86_400_000
+MISSED_AFTER_MS = 7 * DAY_MS
+# A pause "until resumed" holds rows by looking again daily; resuming re-plans them at once.
+HELD_RECHECK_MS = DAY_MS
+PAUSE_MAX_DAYS = 365
+RECENT_MS = 14 * DAY_MS
 DRAFT_MAX = 1000
 
 
@@ -133,7 +133,8 @@ class FollowUpSettings:
     feedback_request: bool = True
     check_in: bool = True
     feedback_delay_days: int = 1
-    paused_until: int | None = None
+    paused_until: int | None = None  # a pause with an end (UTC ms)
+    paused_indefinitely: bool = False  # a pause until the person resumes
 
     @property
     def window(self) -> Window:
@@ -143,7 +144,34 @@ class FollowUpSettings:
         return bool(getattr(self, step))
 
     def paused_at(self, now: int) -> bool:
-        return self.paused_until is not None and self.paused_until > now
+        return self.paused_indefinitely or (
+            self.paused_until is not None and self.paused_until > now
+        )
+
+    def resumes_at(self, now: int) -> int | None:
+        """When a timed pause ends (moved into allowed time); None if not paused that way."""
+        if self.paused_indefinitely or self.paused_until is None or self.paused_until <= now:
+            return None
+        return ms(move_into_window(from_ms(self.paused_until), self.window))
+
+
+def parse_pause_until(text: str, settings: FollowUpSettings, now: datetime) -> int:
+    """`until` of /followups pause: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` (local) or `N days`."""
+    value = " ".join(text.strip().lower().split())
+    zone = settings.window.zone
+    if match := re.fullmatch(r"(\d{1,3}) days?", value):
+        until = now + timedelta(days=int(match[1]))
+    else:
+        match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?: (\d{1,2}:\d{2}))?", value)
+        if match is None:
+            raise UserError(templates.BAD_PAUSE_UNTIL.format(text=text.strip()[:40]))
+        try:
+            day = datetime.strptime(match[1], "%Y-%m-%d").date()
+        except ValueError:
+            raise UserError(templates.BAD_PAUSE_UNTIL.format(text=text.strip()[:40])) from None
+        at = parse_hhmm(match[2], "until") if match[2] else parse_hhmm("00:00", "until")
+        until = datetime.combine(day, at).replace(tzinfo=zone)
+    return int(until.timestamp() * 1000)
 
 
 @lru_cache(maxsize=1024)
@@ -171,6 +199,7 @@ def settings_from_row(row: sqlite3.Row | None) -> FollowUpSettings:
         check_in=bool(row["check_in"]),
         feedback_delay_days=row["feedback_delay_days"],
         paused_until=row["paused_until"],
+        paused_indefinitely=bool(row["paused_indefinitely"]),
     )
 
 
@@ -189,8 +218,9 @@ def plan_follow_ups(entry: Entry, settings: FollowUpSettings, now: int) -> list[
         if step == "thank_you" and age_days > THANK_YOU_MAX_AGE_DAYS:
             continue
         due_at = ms(due[step])
-        if settings.paused_at(now):
-            due_at = max(due_at, ms(move_into_window(from_ms(settings.paused_until or 0), window)))
+        resumes = settings.resumes_at(now)
+        if resumes is not None:
+            due_at = max(due_at, resumes)
         jobs.append(
             NewJob(
                 kind_of(step),
@@ -222,6 +252,22 @@ def planned_steps_text(pending: list[tuple[str, int]]) -> str:
         for kind, due_at in pending
     )
     return templates.NEXT_STEPS_PLANNED.format(items=items)
+
+
+def skip_reason(step: str, entry: Entry) -> str | None:
+    """Why a follow-up is no longer useful given the feedback recorded since it was planned."""
+    status = entry.feedback_status
+    if step == "feedback_request" and status != FeedbackStatus.NOT_ASKED:
+        return "skipped: feedback already asked for"
+    if step == "check_in" and status in (FeedbackStatus.RECEIVED, FeedbackStatus.DECLINED):
+        return "skipped: feedback already recorded"
+    return None
+
+
+def job_id_of(custom_id: str) -> int | None:
+    """The row id a follow-up DM's button names, or None for any other custom_id."""
+    match = re.match(CUSTOM_ID_PATTERN, custom_id)
+    return int(match["job"]) if match else None
 
 
 def draft_for(step: str, entry: Entry) -> str:
@@ -286,55 +332,77 @@ class FollowUps:
             )
         if not start <= time(10, 0) < end:
             raise UserError(templates.SHORT_WINDOW)
-        await followup_store.save_settings(self.database, user_id, changes, now_ms(self.clock))
-        if changes:
-            await self.replan(user_id, updated)
-        return updated
+        return await self._change_settings(user_id, changes)
 
-    async def replan(self, user_id: int, settings: FollowUpSettings) -> None:
-        """Move every pending follow-up not snoozed to where the settings now put it."""
+    async def _change_settings(self, user_id: int, changes: dict[str, Any]) -> FollowUpSettings:
+        """Save setting changes and move every pending follow-up they affect, in one
+        transaction: the reply never says "saved" for half of it, nor "nothing changed"."""
         now = now_ms(self.clock)
+        async with self.database.transaction() as tx:
+            await followup_store.save_settings(tx, user_id, changes, now)
+            settings = settings_from_row(await followup_store.settings_row(tx, user_id))
+            if changes:
+                moves, cancels = await self._replanned(tx, user_id, settings, now)
+                await followup_store.cancel_pending(
+                    tx, cancels, "cancelled: turned off in settings", now
+                )
+                await followup_store.move_pending(tx, moves)
+        if changes:
+            self.scheduler.wake()
+        return settings
+
+    async def _replanned(
+        self, tx: Transaction, user_id: int, settings: FollowUpSettings, now: int
+    ) -> tuple[list[tuple[int, int]], list[int]]:
+        """Where the settings now put each pending follow-up not snoozed, and which to cancel."""
         moves: list[tuple[int, int]] = []
         cancels: list[int] = []
-        earliest = ms(move_into_window(from_ms(now), settings.window))
-        if settings.paused_at(now):
-            earliest = ms(move_into_window(from_ms(settings.paused_until or now), settings.window))
-        for row in await followup_store.pending_for_person(self.database, user_id):
+        earliest = settings.resumes_at(now) or ms(move_into_window(from_ms(now), settings.window))
+        rows = await followup_store.pending_for_person(tx, user_id)
+        entries = await entry_store.entries_by_id(tx, {row["subject_id"] for row in rows})
+        for row in rows:
             step = step_of(row["kind"])
             if not settings.enabled(step):
                 cancels.append(row["id"])
                 continue
-            if '"snoozed":true' in row["payload"]:
-                continue
-            entry = await entry_store.get_entry_by_id(self.database, row["subject_id"])
-            if entry is None:
+            entry = entries.get(row["subject_id"])
+            if entry is None or '"snoozed":true' in row["payload"]:
                 continue
             planned = ms(planned_times(entry, settings)[step])
-            if settings.paused_until == FOREVER_MS and settings.paused_at(now):
-                planned = FOREVER_MS
             moves.append((row["id"], max(planned, earliest)))
-        if cancels:
-            await followup_store.cancel_pending(
-                self.database, cancels, "cancelled: turned off in settings", now
-            )
-        await followup_store.move_pending(self.database, moves)
-        self.scheduler.wake()
+        return moves, cancels
 
-    async def pause(self, user_id: int, until: int | None) -> None:
-        await followup_store.save_settings(
-            self.database, user_id, {"paused_until": until or FOREVER_MS}, now_ms(self.clock)
+    def check_pause_end(self, until: int | None) -> None:
+        """A pause ends in the future and at most a year ahead (or never: until resumed)."""
+        now = now_ms(self.clock)
+        if until is None:
+            return
+        if until <= now:
+            raise UserError(templates.PAUSE_IN_PAST)
+        if until > now + PAUSE_MAX_DAYS * DAY_MS:
+            raise UserError(templates.PAUSE_TOO_FAR.format(days=PAUSE_MAX_DAYS))
+
+    async def pause(self, user_id: int, until: int | None) -> FollowUpSettings:
+        """Hold every follow-up until `until` (UTC ms), or until resumed when None."""
+        self.check_pause_end(until)
+        return await self._change_settings(
+            user_id, {"paused_until": until, "paused_indefinitely": until is None}
         )
-        await self.replan(user_id, await self.settings(user_id))
 
     async def resume(self, user_id: int) -> bool:
         settings = await self.settings(user_id)
         if not settings.paused_at(now_ms(self.clock)):
             return False
-        await followup_store.save_settings(
-            self.database, user_id, {"paused_until": None}, now_ms(self.clock)
-        )
-        await self.replan(user_id, replace(settings, paused_until=None))
+        await self._change_settings(user_id, {"paused_until": None, "paused_indefinitely": False})
         return True
+
+    def held_until(self, settings: FollowUpSettings, now: int) -> int:
+        """When a follow-up held by a pause looks again: the pause's end, or a day later for a
+        pause until resumed (resuming re-plans it at once)."""
+        resumes = settings.resumes_at(now)
+        if resumes is not None:
+            return resumes
+        return ms(move_into_window(from_ms(now + HELD_RECHECK_MS), settings.window))
 
     # -- hooks from the rejection log ---------------------------------------------------------
 
@@ -346,9 +414,22 @@ class FollowUps:
     async def on_entry_deleted(self, entry: Entry) -> None:
         await self.scheduler.cancel_for_subject([kind_of(step) for step in STEPS], entry.id)
 
-    async def on_feedback_changed(self, entry: Entry) -> None:
-        if entry.feedback_status in (FeedbackStatus.RECEIVED, FeedbackStatus.DECLINED):
-            await self.scheduler.cancel_for_subject([kind_of("check_in")], entry.id)
+    async def on_feedback_changed(self, entry: Entry) -> str | None:
+        """Cancel what recorded feedback makes pointless; returns a line for the reply."""
+        steps = [step for step in ("feedback_request", "check_in") if skip_reason(step, entry)]
+        if not steps:
+            return None
+        cancelled = await followup_store.cancel_for_entry(
+            self.database,
+            entry.id,
+            [kind_of(step) for step in steps],
+            "cancelled: feedback recorded",
+            now_ms(self.clock),
+        )
+        if not cancelled:
+            return None
+        names = [templates.FOLLOW_UP_STEP_NAMES[step_of(kind)].lower() for kind in cancelled]
+        return templates.FEEDBACK_CANCELLED_FOLLOW_UPS.format(steps=templates.and_list(names))
 
     async def next_steps(self, logged: LoggedEntry) -> str:
         entry = logged.entry
@@ -360,7 +441,7 @@ class FollowUps:
             pending = [(row.kind, row.due_at) for row in rows if row.state == "pending"]
             settings = await self.settings(entry.user_id)
         if pending:
-            if settings.paused_at(now_ms(self.clock)) and settings.paused_until == FOREVER_MS:
+            if settings.paused_indefinitely:
                 return templates.NEXT_STEPS_PAUSED
             return planned_steps_text(pending)
         age = (self.clock.now().astimezone(settings.window.zone).date() - entry.rejected_on).days
@@ -380,9 +461,10 @@ class FollowUps:
         row = await followup_store.followup(self.database, user_id, job_id)
         if row is None or row.state != "pending":
             raise NotFound(templates.FOLLOW_UP_NOT_FOUND.format(id=job_id))
-        await followup_store.cancel_pending(
-            self.database, [job_id], "cancelled by you", now_ms(self.clock)
-        )
+        async with self.database.transaction() as tx:
+            await followup_store.cancel_pending(
+                tx, [job_id], "cancelled by you", now_ms(self.clock)
+            )
 
     async def take_notice(self, user_id: int) -> str | None:
         if not self._notice_users_loaded:
@@ -407,23 +489,19 @@ class FollowUps:
             return cached
         data = await self._client().http.start_private_message(user_id)
         channel_id = int(data["id"])
-        await followup_store.remember_dm_channel(
-            self.database, user_id, channel_id, now_ms(self.clock)
-        )
+        await followup_store.remember_dm_channel(self.database, user_id, channel_id)
         return channel_id
 
-    async def already_delivered(self, channel_id: int, job_id: int) -> bool:
+    async def already_delivered(self, channel_id: int, job: Job) -> bool:
         """After a longer outage the nonce no longer protects us: look for the message itself."""
-        messages: list[dict[str, Any]] = list(
-            await self._client().http.logs_from(channel_id, HISTORY_LOOKUP)  # type: ignore[arg-type]
+        assert job.attempted_at is not None
+        found = await find_sent_message(
+            self._client(),
+            channel_id,
+            since=job.attempted_at,
+            carries=lambda ids: any(job_id_of(custom_id) == job.id for custom_id in ids),
         )
-        marker = f":{job_id}:"
-        for message in messages:
-            for row in message.get("components", []):
-                for component in row.get("components", []):
-                    if marker in str(component.get("custom_id", "")):
-                        return True
-        return False
+        return found is not None
 
     async def deliver(self, job: Job) -> JobResult:
         """The scheduler's handler for every follow-up kind."""
@@ -435,41 +513,34 @@ class FollowUps:
         settings = await self.settings(job.user_id)
         now = now_ms(self.clock)
         if settings.paused_at(now):
-            until = settings.paused_until or FOREVER_MS
-            due = (
-                until
-                if until == FOREVER_MS
-                else ms(move_into_window(from_ms(until), settings.window))
-            )
-            raise Reschedule("held: follow-ups paused", due_at=due)
-        if step == "check_in" and entry.feedback_status in (
-            FeedbackStatus.RECEIVED,
-            FeedbackStatus.DECLINED,
-        ):
-            return JobResult("skipped: feedback already recorded")
-        lateness = now - job.due_at
+            raise Reschedule("held: follow-ups paused", due_at=self.held_until(settings, now))
+        skip = skip_reason(step, entry)
+        if skip is not None:
+            return JobResult(skip)
+        lateness = now - job.planned_at
         if lateness > MISSED_AFTER_MS:
             return JobResult("missed: more than 7 days late")
         try:
             channel_id = await self.dm_channel_id(job.user_id)
-            if (
-                job.attempted_at is not None
-                and job.attempt_channel_id == channel_id
-                and now - job.attempted_at > NONCE_TRUST_MS
-                and await self.already_delivered(channel_id, job.id)
-            ):
-                return JobResult("sent")
-            nonce = await self.scheduler.record_attempt(job, channel_id)
+            restart_window = False
+            if nonce_expired(job.attempted_at, now):
+                if await self.already_delivered(job.attempt_channel_id or channel_id, job):
+                    return JobResult("sent")
+                restart_window = True
+            attempt = await self.scheduler.record_attempt(
+                job, channel_id, restart_window=restart_window
+            )
             embed = followup_embed(step, entry, job, late=lateness > LATE_AFTER_MS)
             view = followup_view(job.user_id, job.id)
             channel = self._client().get_partial_messageable(
                 channel_id, type=discord.ChannelType.private
             )
-            await channel.send(embed=embed, view=view, nonce=nonce)
+            with self.scheduler.guarded(job):
+                await channel.send(embed=embed, view=view, nonce=attempt.nonce)
         except discord.HTTPException as error:
             if error.code in UNREACHABLE_USER_CODES:
                 await followup_store.record_dm_problem(
-                    self.database, job.user_id, describe(error.code), now_ms(self.clock)
+                    self.database, job.user_id, describe(error.code)
                 )
                 self._notice_users.add(job.user_id)
             raise as_job_error(error) from error

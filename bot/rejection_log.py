@@ -50,6 +50,8 @@ log = logging.getLogger("nextround.entries")
 UTC_ZONE = ZoneInfo("UTC")
 
 EntryListener = Callable[[Entry], Awaitable[None]]
+# Returns a line for the person's reply (what else changed), or None.
+FeedbackListener = Callable[[Entry], Awaitable[str | None]]
 EXPORT_JSON = "nextround-export.json"
 EXPORT_CSV = "nextround-export.csv"
 EXPORT_ZIP = "nextround-export.zip"
@@ -96,7 +98,7 @@ class EntryEvents:
     logged: list[EntryListener] = field(default_factory=list)
     changed: list[EntryListener] = field(default_factory=list)
     deleted: list[EntryListener] = field(default_factory=list)
-    feedback_changed: list[EntryListener] = field(default_factory=list)
+    feedback_changed: list[FeedbackListener] = field(default_factory=list)
     person_deleted: list[Callable[[int], Awaitable[dict[str, int]]]] = field(default_factory=list)
 
     @staticmethod
@@ -107,6 +109,28 @@ class EntryEvents:
             except Exception:
                 # The entry itself is saved; a listener failing must not undo that for the user.
                 log.exception("entry listener %r failed for entry %d", listener, entry.id)
+
+    @staticmethod
+    async def collect(listeners: list[FeedbackListener], entry: Entry) -> list[str]:
+        """Like `emit`, gathering the lines listeners return for the reply."""
+        lines: list[str] = []
+        for listener in listeners:
+            try:
+                line = await listener(entry)
+            except Exception:
+                log.exception("entry listener %r failed for entry %d", listener, entry.id)
+                continue
+            if line:
+                lines.append(line)
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRecorded:
+    """The entry with its new feedback, and what else that changed (cancelled follow-ups)."""
+
+    entry: Entry
+    notes: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +272,7 @@ class RejectionLog:
         status: str,
         summary: str | None = None,
         theme: str | None = None,
-    ) -> Entry:
+    ) -> FeedbackRecorded:
         try:
             parsed_status = FeedbackStatus(status)
             parsed_theme = FeedbackTheme(theme) if theme else None
@@ -266,8 +290,8 @@ class RejectionLog:
         )
         if entry is None:
             raise not_found(number)
-        await self.events.emit(self.events.feedback_changed, entry)
-        return entry
+        notes = await self.events.collect(self.events.feedback_changed, entry)
+        return FeedbackRecorded(entry, notes)
 
     async def stats(self, user_id: int) -> EntryStats:
         entries = await entry_store.list_entries(self.database, user_id)

@@ -5,8 +5,10 @@ Tone: calm, brief, kind; no exclamation streaks; say what happened and what to d
 
 from __future__ import annotations
 
+# Said when we do not know how far the request got, so it claims nothing about what changed.
 APOLOGY = (
-    "Sorry, something went wrong on our side and nothing was changed. Please try again in a minute."
+    "Sorry, something went wrong on our side. Please try again in a minute; "
+    "your saved entries are safe."
 )
 MISSING_PERMISSIONS = "You need the {permissions} permission to use this command."
 GUILD_ONLY = "This command works only in a server where NextRound is installed."
@@ -23,6 +25,13 @@ HELP_INTRO = (
 HELP_EMPTY = "No NextRound commands can be used here."
 HELP_LINE = "`/{name}` — {description}"
 HELP_FOOTER = "Tip: start with /rejection log."
+
+
+def and_list(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def permission_names(permissions: list[str]) -> str:
@@ -69,6 +78,7 @@ DELETE_NO = "Keep it"
 DELETED = "Deleted entry #{number} ({company})."
 DELETE_KEPT = "Kept entry #{number}; nothing was deleted."
 FEEDBACK_SAVED = "Feedback for #{number} saved: {status}."
+FEEDBACK_CANCELLED_FOLLOW_UPS = "The pending {steps} for this entry won't be sent now."
 
 STATS_TITLE = "Your search so far"
 STATS_EMPTY = "No entries yet, so no stats. Log one with `/rejection log`."
@@ -236,6 +246,10 @@ BAD_PAUSE_UNTIL = (
     "2027-04-01 09:00, or a number of days like 3 days."
 )
 PAUSE_IN_PAST = "That time has already passed; pick a later one."
+PAUSE_TOO_FAR = (
+    "A pause can last up to {days} days. Pick an earlier date, or leave `until` empty to pause "
+    "until you resume."
+)
 PAUSED = "Follow-ups paused{until}. Due ones will wait and then arrive at the next allowed time."
 PAUSED_UNTIL = " until <t:{until}:F>"
 RESUMED = "Follow-ups resumed; anything held arrives at the next allowed time."
@@ -256,14 +270,15 @@ TIPS_PERMISSION_LABELS = {
     "view_channel": "View Channel",
     "send_messages": "Send Messages",
     "embed_links": "Embed Links",
+    "read_message_history": "Read Message History",
     "create_public_threads": "Create Public Threads",
     "mention_everyone": "Mention @everyone, @here, and All Roles",
 }
 
 
-def tip_permission_names(names: list[str]) -> str:
-    labels = [f"**{TIPS_PERMISSION_LABELS.get(name, name)}**" for name in names]
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+def tip_permission_names(names: list[str], *, bold: bool = True) -> str:
+    marks = "**" if bold else ""
+    return and_list([f"{marks}{TIPS_PERMISSION_LABELS.get(name, name)}{marks}" for name in names])
 
 
 TIP_POST_TITLE = "Interview Tip of the Week #{number} — {title}"
@@ -290,6 +305,8 @@ TIPS_BOT_MISSING_PERMISSIONS = (
 )
 TIPS_ROLE_EVERYONE = "Pick a role to mention, not @everyone, or leave the role out."
 TIPS_CHANNEL_GONE = "The tips channel no longer exists. Pick a new one with /tips setup."
+TIPS_PROBLEM_CHANNEL_GONE = "the tips channel no longer exists"
+TIPS_PROBLEM_PERMISSIONS = "NextRound lacks {permissions} in the tips channel"
 TIPS_NOT_SET_UP = "Tips aren't set up in this server yet. Start with /tips setup."
 TIPS_UNKNOWN_TIP = "There's no tip {tip!r} here. /tips list shows every tip and its id."
 TIPS_NOTHING_TO_POST = (

@@ -28,12 +28,13 @@ from bot.db import tips as tip_store
 from bot.db.connection import now_ms
 from bot.db.jobs import Job, NewJob
 from bot.db.tips import Pick, PickState, PostRow, ScheduleRow, ServerTipRow, SkipRow
+from bot.delivery import find_sent_message, nonce_expired
 from bot.discord_errors import THREAD_ALREADY_CREATED, as_job_error, describe
 from bot.errors import LimitReached, NotFound, UserError
 from bot.followup_timing import local_instant
 from bot.followups import parse_hhmm, zone_named
 from bot.interaction_errors import report_interaction_error
-from bot.scheduler import JobFailed, JobResult, Reschedule, RetryLater, Scheduler
+from bot.scheduler import JobFailed, JobResult, Reschedule, Scheduler
 from bot.text import defuse_mentions, one_line, truncate
 from bot.tip_library import BODY_MAX, TITLE_MAX, Tip
 
@@ -47,13 +48,6 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 CATCH_UP_MS = DAY_MS  # a slot missed by up to this much is posted late; beyond, it is skipped
 LATE_AFTER_MS = 10 * 60_000  # a post later than this says so
-# Discord refuses a second message with the same nonce for a few minutes; past this age an
-# earlier attempt is looked up in the channel instead of trusting the nonce.
-NONCE_TRUST_MS = 2 * 60_000
-HISTORY_LOOKUP = 50
-# Out of quick retries (a long Discord outage): try again this much later, until the slot is
-# more than a day late and becomes a skip.
-SLOW_RETRY_MS = 15 * 60_000
 PURGE_AFTER_MS = 30 * DAY_MS
 PURGE_AT = time(3, 0)  # UTC, daily
 PURGE_WAIT_MS = 10 * 60_000
@@ -159,8 +153,11 @@ def choose_next_tip(
 def missing_permissions(
     permissions: discord.Permissions, *, threads: bool, mention_needed: bool
 ) -> list[str]:
-    """The permission names (discord.py attribute names) a tip post still needs."""
-    needed = ["view_channel", "send_messages", "embed_links"]
+    """The permission names (discord.py attribute names) a tip post still needs.
+
+    Read Message History too: after an outage NextRound looks for its own earlier post before
+    sending again, and without it sees none and would post twice."""
+    needed = ["view_channel", "send_messages", "embed_links", "read_message_history"]
     if threads:
         needed.append("create_public_threads")
     if mention_needed:
@@ -751,20 +748,26 @@ class TipOfTheWeek:
             return JobResult("cancelled: paused")
         if schedule.attention is not None:
             return JobResult("cancelled: needs attention")
+        problem = self._posting_problem(schedule)
+        if problem is not None:
+            await self._stop_posting(guild_id, None, problem)
+            raise JobFailed(problem)
         following = [self.slot_job(schedule, self.next_slot(schedule, slot))]
         now = self._now()
         post = await tip_store.post_for_slot(self.database, guild_id, slot)
+        restart_window = False
         try:
             if (
                 post is not None
                 and post.message_id is None
-                and post.attempted_at is not None
-                and now - post.attempted_at > NONCE_TRUST_MS
+                and nonce_expired(post.attempted_at, now)
             ):
                 found = await self._find_in_channel(post)
                 if found is not None:
                     await tip_store.mark_posted(self.database, post.id, found, now)
                     post = replace(post, message_id=found)
+                else:
+                    restart_window = True
             if post is not None and post.message_id is not None:
                 await self._open_thread(schedule, post)
                 return JobResult("posted", following)
@@ -779,26 +782,47 @@ class TipOfTheWeek:
                 return JobResult("skipped: no tips to post", following)
             post, tip = reserved
             late = now - slot > LATE_AFTER_MS
-            message_id = await self._send(
-                schedule, post, tip, when=slot, late_due=slot if late else None
-            )
+            # Only the runner holding the slot's row may send; it keeps the row for the send.
+            await self.scheduler.extend_lease(job)
+            with self.scheduler.guarded(job):
+                message_id = await self._send(
+                    schedule,
+                    post,
+                    tip,
+                    when=slot,
+                    late_due=slot if late else None,
+                    restart_window=restart_window,
+                )
             await tip_store.mark_posted(self.database, post.id, message_id, self._now())
         except discord.HTTPException as error:
             failure = as_job_error(error)
             if isinstance(failure, JobFailed):
                 await self._stop_posting(guild_id, post, failure.reason)
-            raise self._retry_or_fail(job, failure) from error
+            raise failure from error
         except (OSError, TimeoutError) as error:
-            raise self._retry_or_fail(job, as_job_error(error)) from error
+            raise as_job_error(error) from error
         await self._open_thread(schedule, replace(post, message_id=message_id))
         return JobResult("posted late" if late else "posted", following)
 
-    def _retry_or_fail(self, job: Job, failure: JobFailed | RetryLater) -> Exception:
-        if isinstance(failure, RetryLater) and job.attempts >= self.scheduler.max_attempts:
-            # The scheduler would give up and end the weekly chain: keep trying, slowly, until
-            # the slot is a day late and becomes a skip.
-            return Reschedule(failure.reason, due_at=self._now() + SLOW_RETRY_MS)
-        return failure
+    def _posting_problem(self, schedule: ScheduleRow) -> str | None:
+        """What stops a post, as far as the guild cache shows (None when it does not know).
+
+        A channel where NextRound cannot read its history is refused before sending: the look
+        for an earlier post after an outage would see nothing there and post twice."""
+        guild = self._client().get_guild(schedule.guild_id)
+        if guild is None or schedule.channel_id is None:
+            return None
+        channel = guild.get_channel_or_thread(schedule.channel_id)
+        if channel is None:
+            return templates.TIPS_PROBLEM_CHANNEL_GONE
+        missing = missing_permissions(
+            channel.permissions_for(guild.me), threads=False, mention_needed=False
+        )
+        if missing:
+            return templates.TIPS_PROBLEM_PERMISSIONS.format(
+                permissions=templates.tip_permission_names(missing, bold=False)
+            )
+        return None
 
     async def _stop_posting(self, guild_id: int, post: PostRow | None, reason: str) -> None:
         """A permanent error: no more posts (and no retries) until /tips setup or resume."""
@@ -821,9 +845,12 @@ class TipOfTheWeek:
         *,
         when: int,
         late_due: int | None = None,
+        restart_window: bool = False,
     ) -> int:
         """Send a reserved post with its nonce, recording the attempt first."""
-        await tip_store.mark_attempt(self.database, post.id, self._now())
+        await tip_store.mark_attempt(
+            self.database, post.id, self._now(), restart_window=restart_window
+        )
         content, mentions = post_mentions(schedule.role_id)
         channel = self._client().get_partial_messageable(
             post.channel_id, guild_id=post.guild_id, type=discord.ChannelType.text
@@ -839,16 +866,14 @@ class TipOfTheWeek:
 
     async def _find_in_channel(self, post: PostRow) -> int | None:
         """After a longer outage the nonce no longer protects us: look for the post itself."""
-        messages: list[dict[str, Any]] = list(
-            await self._client().http.logs_from(post.channel_id, HISTORY_LOOKUP)  # type: ignore[arg-type]
-        )
+        assert post.attempted_at is not None
         marker = BUTTON_ID.format(post=post.id)
-        for message in messages:
-            for row in message.get("components", []):
-                for component in row.get("components", []):
-                    if component.get("custom_id") == marker:
-                        return int(message["id"])
-        return None
+        return await find_sent_message(
+            self._client(),
+            post.channel_id,
+            since=post.attempted_at,
+            carries=lambda ids: marker in ids,
+        )
 
     async def _open_thread(self, schedule: ScheduleRow, post: PostRow) -> None:
         """The discussion thread under a post; a thread that exists already counts as done."""

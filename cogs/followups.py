@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
-
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
@@ -13,12 +10,10 @@ from discord.ext import commands
 from bot import templates
 from bot.client import NextRoundBot
 from bot.db.followups import FollowUpRow
-from bot.errors import UserError
 from bot.followups import (
-    FOREVER_MS,
     FollowUpButton,
     FollowUpSettings,
-    parse_hhmm,
+    parse_pause_until,
     step_of,
     zone_suggestions,
 )
@@ -31,7 +26,7 @@ def settings_embed(settings: FollowUpSettings, now_ms: int) -> discord.Embed:
     on_off = {True: templates.SETTINGS_ON, False: templates.SETTINGS_OFF}
     if not settings.paused_at(now_ms):
         paused = templates.SETTINGS_NOT_PAUSED
-    elif settings.paused_until == FOREVER_MS:
+    elif settings.paused_indefinitely:
         paused = templates.SETTINGS_PAUSED
     else:
         paused = templates.SETTINGS_PAUSED_UNTIL.format(until=(settings.paused_until or 0) // 1000)
@@ -68,26 +63,6 @@ def list_line(row: FollowUpRow) -> str:
         when=when,
         status=safe(status, 200),
     )
-
-
-def parse_pause_until(text: str, settings: FollowUpSettings, now: datetime) -> int:
-    value = " ".join(text.strip().lower().split())
-    zone = settings.window.zone
-    if match := re.fullmatch(r"(\d{1,3}) days?", value):
-        until = now + timedelta(days=int(match[1]))
-    else:
-        match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?: (\d{1,2}:\d{2}))?", value)
-        if match is None:
-            raise UserError(templates.BAD_PAUSE_UNTIL.format(text=text.strip()[:40]))
-        try:
-            day = datetime.strptime(match[1], "%Y-%m-%d").date()
-        except ValueError:
-            raise UserError(templates.BAD_PAUSE_UNTIL.format(text=text.strip()[:40])) from None
-        at = parse_hhmm(match[2], "until") if match[2] else parse_hhmm("00:00", "until")
-        until = datetime.combine(day, at).replace(tzinfo=zone)
-    if until <= now:
-        raise UserError(templates.PAUSE_IN_PAST)
-    return int(until.timestamp() * 1000)
 
 
 @app_commands.allowed_installs(guilds=True, users=True)

@@ -242,11 +242,13 @@ class Rejections(commands.GroupCog, group_name="rejection"):
         theme: str | None = None,
     ) -> None:
         """Record the feedback you asked for or received."""
-        entry = await self.log.set_feedback(interaction.user.id, number, status, summary, theme)
+        recorded = await self.log.set_feedback(interaction.user.id, number, status, summary, theme)
+        entry = recorded.entry
+        saved = templates.FEEDBACK_SAVED.format(
+            number=entry.number, status=FEEDBACK_LABELS[entry.feedback_status].lower()
+        )
         await interaction.response.send_message(
-            content=templates.FEEDBACK_SAVED.format(
-                number=entry.number, status=FEEDBACK_LABELS[entry.feedback_status].lower()
-            ),
+            content="\n".join([saved, *recorded.notes]),
             embed=entry_embed(entry),
             ephemeral=True,
         )

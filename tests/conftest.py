@@ -66,8 +66,11 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    emulator = DiscordEmulator(token=TOKEN, heartbeat_interval_ms=30_000)
+async def world(clock: ManualClock) -> AsyncIterator[World]:
+    # Discord's clock is the bot's: snowflakes and timestamps agree with what the bot records.
+    emulator = DiscordEmulator(
+        token=TOKEN, heartbeat_interval_ms=30_000, wall_clock=clock.timestamp
+    )
     await emulator.start()
     alice = emulator.add_user("alice")
     bob = emulator.add_user("bob")

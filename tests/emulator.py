@@ -718,8 +718,14 @@ class Fault:
     times: int | None = 1
     delay: float | None = None
     hits: int = 0
+    # Wait for this event before going on (a stalled request the test releases).
+    hold: asyncio.Event | None = None
+    # Do the request first, then answer with the fault: a response lost after Discord acted.
+    after: bool = False
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, *, after: bool = False) -> bool:
+        if self.after != after:
+            return False
         if self.times is not None and self.hits >= self.times:
             return False
         if self.method not in ("*", method.upper()):
@@ -965,8 +971,16 @@ class DiscordEmulator:
         dm_requires_mutual_guild: bool = False,
         user_app_followup_limit: int = 5,
         default_integration_types: Sequence[int] = (INSTALL_GUILD,),
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         self.host = host
+        # Unix seconds for snowflakes and timestamps; a test passes the bot's injected clock so
+        # that Discord's "now" and the bot's agree, as they do in production. Windows and
+        # deadlines (nonce de-duplication, tokens, rate limits) then pass both with real time
+        # and as that clock is moved.
+        self._wall_clock = wall_clock or time.time
+        self._follows_wall_clock = wall_clock is not None
+        self._wall_clock_start = self._wall_clock()
         self.port = port
         self.expected_token = token
         self.ack_deadline = ack_deadline
@@ -1100,10 +1114,11 @@ class DiscordEmulator:
     # ------------------------------------------------------------------------------------------
 
     def _wall(self) -> float:
-        return time.time() + self._time_offset
+        return self._wall_clock() + self._time_offset
 
     def _mono(self) -> float:
-        return time.monotonic() + self._time_offset
+        moved = self._wall_clock() - self._wall_clock_start if self._follows_wall_clock else 0.0
+        return time.monotonic() + self._time_offset + moved
 
     def advance_time(self, seconds: float) -> None:
         """Move the emulator's clocks forward (token expiry, nonce window, rate limits)."""
@@ -1478,11 +1493,25 @@ class DiscordEmulator:
         global_: bool = False,
         times: int | None = 1,
         delay: float | None = None,
+        hold: asyncio.Event | None = None,
+        after: bool = False,
     ) -> Fault:
         """Make the next ``times`` matching API requests fail with ``status`` (and/or wait
-        ``delay`` seconds first). ``path_regex`` is searched in the path without /api/v10."""
+        ``delay`` seconds, or until ``hold`` is set, first). With ``after``, the request is
+        carried out first and only its response is replaced by the failure (a response lost
+        on the way back). ``path_regex`` is searched in the path without /api/v10."""
         fault = Fault(
-            method.upper(), path_regex, status, code, message, retry_after, global_, times, delay
+            method.upper(),
+            path_regex,
+            status,
+            code,
+            message,
+            retry_after,
+            global_,
+            times,
+            delay,
+            hold=hold,
+            after=after,
         )
         self._faults.append(fault)
         return fault
@@ -2026,6 +2055,7 @@ class DiscordEmulator:
                 method, path, params, dict(request.query), body, files, request.headers, record
             )
             status, payload = await route.handler(api_request)
+            await self._apply_faults(method, path, after=True)
         except ApiError as exc:
             status, payload = exc.status, exc.body()
             bucket_headers = {**bucket_headers, **exc.headers}
@@ -2158,14 +2188,16 @@ class DiscordEmulator:
             "X-RateLimit-Bucket": hashlib.md5(route.key.encode()).hexdigest(),
         }
 
-    async def _apply_faults(self, method: str, path: str) -> None:
+    async def _apply_faults(self, method: str, path: str, *, after: bool = False) -> None:
         for fault in self._faults:
-            if not fault.matches(method, path):
+            if not fault.matches(method, path, after=after):
                 continue
             fault.hits += 1
             self.stats["fault"] += 1
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.hold is not None:
+                await fault.hold.wait()
             if fault.status is None:
                 return
             if fault.status == 429:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -85,4 +85,34 @@ def test_snoozes() -> None:
     assert snooze_until("tomorrow", now, window) == utc("2027-01-14 10:00")
     assert snooze_until("week", now, window) == utc("2027-01-20 10:00")
     assert snooze_until("hour", utc("2027-01-13 20:30"), window) == utc("2027-01-14 08:00")
-    assert snooze_until("tomorrow", utc("2027-01-15 15:00"), window) == utc("2027-01-18 08:00")
+    # Friday's "tomorrow" and Saturday's "next week" with weekdays only: Monday at 10:00, as
+    # promised, not the window's 08:00 start.
+    assert snooze_until("tomorrow", utc("2027-01-15 15:00"), window) == utc("2027-01-18 10:00")
+    assert snooze_until("week", utc("2027-01-16 11:00"), window) == utc("2027-01-25 10:00")
+    every_day = Window(LONDON, weekdays_only=False)
+    assert snooze_until("tomorrow", utc("2027-01-15 15:00"), every_day) == utc("2027-01-16 10:00")
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("Europe/London", "2027-10-31"), ("Africa/Casablanca", "2027-02-07")],
+)
+def test_moving_into_the_window_never_goes_back_in_a_repeated_hour(zone: str, day: str) -> None:
+    # A window that starts inside an hour that happens twice: an instant in the second
+    # occurrence, before the start, must not move to the (earlier) first occurrence.
+    tz = ZoneInfo(zone)
+    start = datetime.fromisoformat(f"{day} 00:00").replace(tzinfo=UTC) - timedelta(hours=6)
+    for window_start in (time(1, 30), time(2, 15), time(2, 45)):
+        window = Window(tz, start=window_start, end=time(21, 0), weekdays_only=False)
+        for minute in range(0, 18 * 60, 5):
+            instant = start + timedelta(minutes=minute)
+            moved = move_into_window(instant, window)
+            assert moved >= instant, (window_start, instant, moved)
+            local = moved.astimezone(tz).time()
+            assert window_start <= local < time(21, 0) or moved == instant
+
+
+def test_the_fold_example_from_the_report() -> None:
+    window = Window(LONDON, start=time(1, 30), end=time(21, 0), weekdays_only=False)
+    # 01:10Z is 01:10 GMT, the second 01:10 of the night: the window opens at 01:30 GMT.
+    assert move_into_window(utc("2027-10-31 01:10"), window) == utc("2027-10-31 01:30")

@@ -175,12 +175,43 @@ async def test_buttons_done_snooze_skip_stop_survive_a_restart(
     assert "Skipped" in (await skip.wait_response())["data"]["embeds"][0]["fields"][-1]["value"]
 
 
-async def test_feedback_received_cancels_the_check_in(world: World, running: RunningBot) -> None:
+@pytest.mark.parametrize(
+    ("status", "cancelled", "kept"),
+    [
+        ("received", {"feedback_request", "check_in"}, set()),
+        ("declined", {"feedback_request", "check_in"}, set()),
+        ("asked", {"feedback_request"}, {"check_in"}),
+    ],
+)
+async def test_recorded_feedback_cancels_what_it_makes_pointless(
+    world: World, running: RunningBot, status: str, cancelled: set[str], kept: set[str]
+) -> None:
     await command(world, world.alice, "rejection log", {"company": "Acme"})
-    await command(world, world.alice, "rejection feedback", {"number": 1, "status": "received"})
+    reply = await command(world, world.alice, "rejection feedback", {"number": 1, "status": status})
     rows = await follow_up_rows(running, world.alice)
-    assert rows["check_in"]["state"] == "cancelled"
-    assert rows["feedback_request"]["state"] == "pending"
+    assert {step for step in cancelled if rows[step]["state"] == "cancelled"} == cancelled
+    assert {step for step in kept if rows[step]["state"] == "pending"} == kept
+    assert rows["thank_you"]["state"] == "pending"
+    assert "feedback request" in reply["content"] and "won't be sent" in reply["content"]
+    # Nothing pointless arrives later either.
+    await move_to(running, max(row["due_at"] for row in rows.values()))
+    titles = [dm.embeds[0]["title"] for dm in world.emulator.dm_messages(world.alice)]
+    assert not any("ask Acme for feedback" in title for title in titles)
+    assert any("Did feedback come" in title for title in titles) == bool(kept)
+
+
+async def test_feedback_recorded_while_a_request_is_due_is_not_sent(
+    world: World, running: RunningBot
+) -> None:
+    # Recorded straight in the database, as a press racing the delivery would: the delivery
+    # itself looks at the entry before sending.
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    rows = await follow_up_rows(running, world.alice)
+    await running.database.execute("UPDATE entries SET feedback_status = 'asked'")
+    await move_to(running, rows["feedback_request"]["due_at"])
+    rows = await follow_up_rows(running, world.alice)
+    assert rows["feedback_request"]["outcome"] == "skipped: feedback already asked for"
+    assert len(world.emulator.dm_messages(world.alice)) == 1  # the thank-you only
 
 
 async def test_old_entries_get_fewer_or_no_follow_ups(world: World, running: RunningBot) -> None:
@@ -350,9 +381,11 @@ async def test_restart_at_each_point_of_a_delivery_gives_one_dm(
                 database,
                 job.id,
                 owner=owner,
+                claim=job.claim,
                 nonce=f"{job.id:x}-crashed",
                 channel_id=world.emulator.dm_channel_id(world.alice),
                 at=thank_you["due_at"],
+                lease_until=thank_you["due_at"] + 60_000,
             )
         await database.close()
     if outage == "longer_than_nonce_window":

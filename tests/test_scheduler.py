@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -208,7 +209,7 @@ async def test_transient_errors_back_off_and_permanent_ones_fail(
     async def broken(job: Job) -> None:
         raise JobFailed("unknown channel (10003)")
 
-    scheduler = Scheduler(database, clock, backoff_base=10, max_attempts=5)
+    scheduler = Scheduler(database, clock, backoff_base=10)
     scheduler.register("flaky", flaky)
     scheduler.register("broken", broken)
     await scheduler.start()
@@ -242,27 +243,36 @@ async def test_transient_errors_back_off_and_permanent_ones_fail(
         await scheduler.stop()
 
 
-async def test_retries_end_failed_after_max_attempts(
+async def test_transient_errors_never_end_a_row_and_back_off_to_the_cap(
     database: Database, clock: ManualClock
 ) -> None:
-    async def always_busy(job: Job) -> None:
-        raise RetryLater("HTTP 502", delay=1)
+    # An outage of hours: the row keeps retrying, at most every backoff_cap seconds, and is
+    # delivered when the outage ends; only the row's own rule (missed, skipped) ends it.
+    outage_until = START + 3 * 3600
+    calls: list[float] = []
 
-    scheduler = Scheduler(database, clock, max_attempts=3)
-    scheduler.register("busy", always_busy)
+    async def busy_until_the_outage_ends(job: Job) -> None:
+        calls.append(clock.timestamp())
+        if clock.timestamp() < outage_until:
+            raise RetryLater("HTTP 502")
+
+    scheduler = Scheduler(database, clock, backoff_base=5, backoff_cap=600)
+    scheduler.register("busy", busy_until_the_outage_ends)
     await scheduler.start()
     try:
         (job_id,) = await scheduler.schedule(NewJob("busy", at(0)))
-        for _ in range(4):
+        while clock.timestamp() < outage_until + 700:
             await scheduler.settle()
-            clock.advance(1)
+            clock.advance(30)
         await scheduler.settle()
         row = await database.fetch_one(
             "SELECT state, outcome, attempts FROM scheduled_jobs WHERE id = ?", (job_id,)
         )
         assert row is not None
-        assert (row["state"], row["attempts"]) == ("failed", 3)
-        assert row["outcome"] == "gave up after 3 attempts: HTTP 502"
+        assert row["state"] == "done"
+        gaps = [later - earlier for earlier, later in itertools.pairwise(calls)]
+        assert max(gaps) <= 600 + 30  # the cap (plus the test's own 30 s steps)
+        assert len(calls) > 15  # it did keep trying all along
     finally:
         await scheduler.stop()
 
@@ -359,7 +369,7 @@ async def test_attempt_nonce_is_kept_across_retries(database: Database, clock: M
     nonces: list[str] = []
 
     async def sender(job: Job) -> None:
-        nonces.append(await scheduler.record_attempt(job, channel_id=555))
+        nonces.append((await scheduler.record_attempt(job, channel_id=555)).nonce)
         if len(nonces) == 1:
             raise RetryLater("timeout", delay=1)
 

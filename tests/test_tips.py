@@ -161,14 +161,21 @@ def test_missing_permissions_names_what_a_post_needs() -> None:
         view_channel=True,
         send_messages=True,
         embed_links=True,
+        read_message_history=True,
         create_public_threads=True,
         mention_everyone=True,
     )
     assert missing_permissions(everything, threads=True, mention_needed=True) == []
     basic = discord.Permissions(view_channel=True, send_messages=True)
-    assert missing_permissions(basic, threads=False, mention_needed=False) == ["embed_links"]
+    # Read Message History: without it the look for an earlier post after an outage sees
+    # nothing and the tip would be posted twice.
+    assert missing_permissions(basic, threads=False, mention_needed=False) == [
+        "embed_links",
+        "read_message_history",
+    ]
     assert missing_permissions(basic, threads=True, mention_needed=True) == [
         "embed_links",
+        "read_message_history",
         "create_public_threads",
         "mention_everyone",
     ]

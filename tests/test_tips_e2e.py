@@ -292,14 +292,14 @@ async def test_a_deleted_channel_stops_posting_until_setup(
     rows = await slot_rows(running, world)
     assert [row["state"] for row in rows] == ["failed"]
     assert "no longer exists" in rows[0]["outcome"]
-    sends = world.emulator.requests_matching("POST", r"^/channels/\d+/messages$")
-    assert [request.status for request in sends] == [404]
+    # The guild cache already knows: no request is spent on a channel that is gone.
+    assert world.emulator.requests_matching("POST", r"^/channels/\d+/messages$") == []
     status = (await tips(world, "status", channel=elsewhere))["embeds"][0]
     upcoming = next(f for f in status["fields"] if f["name"] == "Next post")["value"]
-    assert "Stopped: the channel no longer exists (code 10003)" in upcoming
+    assert "Stopped: the tips channel no longer exists" in upcoming
     # No retry storm: a week later nothing was tried again.
     await move_to(running, "2027-03-29T08:00:00")
-    assert len(world.emulator.requests_matching("POST", r"^/channels/\d+/messages$")) == 1
+    assert world.emulator.requests_matching("POST", r"^/channels/\d+/messages$") == []
     # /tips resume names the problem; /tips setup with a new channel starts again.
     refused = await tips(world, "resume", channel=elsewhere)
     assert refused["content"] == TIPS_CHANNEL_GONE
@@ -320,7 +320,8 @@ async def test_lost_permission_stops_posting_until_resume(
     assert row["state"] == "failed"
     assert row["attempts"] == 1
     status = (await tips(world, "status"))["embeds"][0]
-    assert "code 50013" in next(f for f in status["fields"] if f["name"] == "Next post")["value"]
+    upcoming = next(f for f in status["fields"] if f["name"] == "Next post")["value"]
+    assert "NextRound lacks Send Messages" in upcoming
     refused = await tips(world, "resume")
     assert "lacks **Send Messages**" in refused["content"]
     world.emulator.set_bot_channel_permissions(world.channel_id)
@@ -463,19 +464,6 @@ async def test_two_scheduler_instances_on_one_database_post_each_slot_once(
         await asyncio.gather(running.bot.scheduler.settle(), second.settle())
         await asyncio.gather(running.bot.scheduler.settle(), second.settle())
         assert len(posts(world)) == 1
-        # Even two runners of one slot at once (a lease taken over from a stalled process)
-        # share the reservation, so the nonce: still one message.
-        row = await database.fetch_one(
-            "SELECT * FROM scheduled_jobs WHERE kind = 'tip:post' AND state = 'pending'"
-        )
-        assert row is not None
-        job = job_store.job_from_row(row)
-        # Slow sends keep both runners in flight at once.
-        world.emulator.fault("POST", r"^/channels/\d+/messages$", delay=0.2, times=2)
-        results = await asyncio.gather(running.bot.tips.post_slot(job), second_tips.post_slot(job))
-        assert {result.outcome for result in results} == {"posted"}
-        assert len(posts(world)) == 2
-        assert world.emulator.stats["nonce_dedup"] == 1
     finally:
         await second.stop()
         await database.close()

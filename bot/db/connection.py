@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import hashlib
 import logging
+import os
 import re
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -25,6 +30,15 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 class DatabaseError(Exception):
     """The database cannot be opened or migrated; the message is meant for the operator."""
+
+
+class InstanceInUse(DatabaseError):
+    """The instance name asked for is held by another live process on this database."""
+
+
+# How many processes on one host may share a database under the host's name (name, name-2, …).
+MAX_INSTANCES_PER_NAME = 64
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
 
 def now_ms(clock: Clock) -> int:
@@ -60,10 +74,19 @@ class Database:
     together; other processes on the same file are kept apart by SQLite's own locking.
     """
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path, clock: Clock) -> None:
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        path: Path,
+        clock: Clock,
+        *,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
         self._connection = connection
         self.path = path
         self.clock = clock
+        self.busy_timeout_ms = busy_timeout_ms
+        self._instance_locks: dict[str, int] = {}  # instance name → locked file descriptor
         self._lock = asyncio.Lock()
         # (work, writes?, caller's future), waiting for the next group.
         self._pending_works: list[
@@ -73,12 +96,14 @@ class Database:
         self.group_hand_offs = 0  # groups sent to the database thread, for benchmarks
 
     @classmethod
-    async def open(cls, path: Path, clock: Clock) -> Database:
+    async def open(
+        cls, path: Path, clock: Clock, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> Database:
         try:
             connection = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as error:
             raise DatabaseError(f"cannot open the database at {path}: {error}") from None
-        database = cls(connection, path, clock)
+        database = cls(connection, path, clock, busy_timeout_ms=busy_timeout_ms)
         try:
             await database._configure()
             await database.migrate()
@@ -96,7 +121,7 @@ class Database:
             for pragma in (
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=10000",
+                f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}",
             ):
                 await self._connection.execute(pragma)
         except sqlite3.Error as error:
@@ -212,6 +237,62 @@ class Database:
         if self._group_writer is not None:
             await self._group_writer
         await self._connection.close()
+        for descriptor in self._instance_locks.values():
+            os.close(descriptor)  # closing the file releases its lock
+        self._instance_locks.clear()
+
+    # -- instance names -----------------------------------------------------------------------
+
+    async def claim_instance(self, requested: str | None) -> str:
+        """A name for this process's claims on scheduled work that no other live process on
+        this database holds, kept until `close`.
+
+        A restarted instance gets its name back at once (the lock of a dead process is gone),
+        so it takes back what its previous run held without waiting for leases. An explicit
+        name held by another live process is refused; without one, the host name is used, and
+        a second process on the same host gets `host-2`, then `host-3`, and so on. The lock is
+        a file lock next to the database, so it covers processes on this machine, the only
+        ones that may share a SQLite file."""
+        if requested is not None and requested in self._instance_locks:
+            return requested
+        base = requested or socket.gethostname() or "nextround"
+        candidates = (
+            [base]
+            if requested
+            else [base] + [f"{base}-{number}" for number in range(2, MAX_INSTANCES_PER_NAME + 1)]
+        )
+        for name in candidates:
+            if name in self._instance_locks:
+                continue
+            descriptor = self._lock_instance(name)
+            if descriptor is not None:
+                self._instance_locks[name] = descriptor
+                return name
+        if requested:
+            raise InstanceInUse(
+                f"another running process uses the instance name {requested!r} on {self.path}; "
+                "give each process its own name"
+            )
+        raise InstanceInUse(
+            f"{MAX_INSTANCES_PER_NAME} processes already run on {self.path} from this host"
+        )
+
+    def _lock_instance(self, name: str) -> int | None:
+        # The name goes into the file name readable but safe, with a digest so two names that
+        # clean up the same never share a lock.
+        readable = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:40]
+        digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+        lock_path = self.path.with_name(f"{self.path.name}.instance-{readable}-{digest}.lock")
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            return None
+        with contextlib.suppress(OSError):
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, f"{name}\npid {os.getpid()}\n".encode())
+        return descriptor
 
 
 def _run_group(

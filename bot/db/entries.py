@@ -165,6 +165,16 @@ async def get_entry(database: Database, user_id: int, number: int) -> Entry | No
     return None if row is None else entry_from_row(row)
 
 
+async def entries_by_id(tx: Transaction, entry_ids: set[int]) -> dict[int, Entry]:
+    if not entry_ids:
+        return {}
+    ids = sorted(entry_ids)
+    rows = await tx.fetch_all(
+        f"SELECT {_COLUMNS} FROM entries WHERE id IN ({', '.join('?' for _ in ids)})", ids
+    )
+    return {row["id"]: entry_from_row(row) for row in rows}
+
+
 async def get_entry_by_id(database: Database, entry_id: int) -> Entry | None:
     row = await database.fetch_one(f"SELECT {_COLUMNS} FROM entries WHERE id = ?", (entry_id,))
     return None if row is None else entry_from_row(row)

@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.db.connection import Database
+from bot.db.connection import Database, Transaction
 from bot.db.entries import ensure_person
 from bot.db.jobs import NewJob, insert_jobs
+
+Reader = Database | Transaction
 
 FOLLOW_UP_KINDS = ("followup:thank_you", "followup:feedback_request", "followup:check_in")
 _KINDS_SQL = ", ".join(f"'{kind}'" for kind in FOLLOW_UP_KINDS)
@@ -23,6 +25,7 @@ SETTING_COLUMNS = (
     "check_in",
     "feedback_delay_days",
     "paused_until",
+    "paused_indefinitely",
 )
 
 
@@ -40,25 +43,24 @@ class FollowUpRow:
     entry_number: int | None
 
 
-async def settings_row(database: Database, user_id: int) -> sqlite3.Row | None:
+async def settings_row(database: Reader, user_id: int) -> sqlite3.Row | None:
     return await database.fetch_one(
         f"SELECT {', '.join(SETTING_COLUMNS)} FROM people WHERE user_id = ?", (user_id,)
     )
 
 
 async def save_settings(
-    database: Database, user_id: int, changes: Mapping[str, Any], now: int
+    tx: Transaction, user_id: int, changes: Mapping[str, Any], now: int
 ) -> None:
     unknown = set(changes) - set(SETTING_COLUMNS)
     if unknown:
         raise ValueError(f"not settings: {sorted(unknown)}")
-    async with database.transaction() as tx:
-        await ensure_person(tx, user_id, now)
-        if changes:
-            assignments = ", ".join(f"{column} = ?" for column in changes)
-            await tx.execute(
-                f"UPDATE people SET {assignments} WHERE user_id = ?", (*changes.values(), user_id)
-            )
+    await ensure_person(tx, user_id, now)
+    if changes:
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        await tx.execute(
+            f"UPDATE people SET {assignments} WHERE user_id = ?", (*changes.values(), user_id)
+        )
 
 
 async def dm_channel(database: Database, user_id: int) -> int | None:
@@ -68,18 +70,16 @@ async def dm_channel(database: Database, user_id: int) -> int | None:
     return None if value is None else int(value)
 
 
-async def remember_dm_channel(database: Database, user_id: int, channel_id: int, now: int) -> None:
-    async with database.transaction() as tx:
-        await ensure_person(tx, user_id, now)
-        await tx.execute(
-            "UPDATE people SET dm_channel_id = ? WHERE user_id = ?", (channel_id, user_id)
-        )
+# Both only ever update a person who exists: a delivery that was in flight while the person
+# deleted all their data must not bring their row back.
+async def remember_dm_channel(database: Database, user_id: int, channel_id: int) -> None:
+    await database.execute(
+        "UPDATE people SET dm_channel_id = ? WHERE user_id = ?", (channel_id, user_id)
+    )
 
 
-async def record_dm_problem(database: Database, user_id: int, problem: str, now: int) -> None:
-    async with database.transaction() as tx:
-        await ensure_person(tx, user_id, now)
-        await tx.execute("UPDATE people SET dm_problem = ? WHERE user_id = ?", (problem, user_id))
+async def record_dm_problem(database: Database, user_id: int, problem: str) -> None:
+    await database.execute("UPDATE people SET dm_problem = ? WHERE user_id = ?", (problem, user_id))
 
 
 async def people_with_dm_problem(database: Database) -> set[int]:
@@ -156,7 +156,7 @@ async def followup(database: Database, user_id: int, job_id: int) -> FollowUpRow
     return None if row is None else _followup(row)
 
 
-async def pending_for_person(database: Database, user_id: int) -> list[sqlite3.Row]:
+async def pending_for_person(database: Reader, user_id: int) -> list[sqlite3.Row]:
     return await database.fetch_all(
         f"SELECT id, kind, due_at, subject_id, payload FROM scheduled_jobs "
         f"WHERE user_id = ? AND state = 'pending' AND kind IN ({_KINDS_SQL})",
@@ -164,22 +164,38 @@ async def pending_for_person(database: Database, user_id: int) -> list[sqlite3.R
     )
 
 
-async def move_pending(database: Database, moves: Sequence[tuple[int, int]]) -> None:
-    """Set new due times for (job id, due_at) pairs still pending."""
-    async with database.transaction() as tx:
-        await tx.executemany(
-            "UPDATE scheduled_jobs SET due_at = ? WHERE id = ? AND state = 'pending'",
-            ((due_at, job_id) for job_id, due_at in moves),
-        )
+async def move_pending(tx: Transaction, moves: Sequence[tuple[int, int]]) -> None:
+    """Set new due times for (job id, due_at) pairs still pending: a new plan, not a retry."""
+    await tx.executemany(
+        "UPDATE scheduled_jobs SET due_at = ?, planned_at = ? WHERE id = ? AND state = 'pending'",
+        ((due_at, due_at, job_id) for job_id, due_at in moves),
+    )
 
 
-async def cancel_pending(database: Database, job_ids: Sequence[int], reason: str, now: int) -> None:
+async def cancel_pending(tx: Transaction, job_ids: Sequence[int], reason: str, now: int) -> None:
+    await tx.executemany(
+        "UPDATE scheduled_jobs SET state = 'cancelled', outcome = ?, finished_at = ? "
+        "WHERE id = ? AND state = 'pending'",
+        ((reason, now, job_id) for job_id in job_ids),
+    )
+
+
+async def cancel_for_entry(
+    database: Database, entry_id: int, kinds: Sequence[str], reason: str, now: int
+) -> list[str]:
+    """Cancel an entry's pending follow-ups of these kinds; returns the kinds cancelled."""
+    unknown = set(kinds) - set(FOLLOW_UP_KINDS)
+    if unknown:
+        raise ValueError(f"not follow-up kinds: {sorted(unknown)}")
     async with database.transaction() as tx:
-        await tx.executemany(
+        rows = await tx.fetch_all(
             "UPDATE scheduled_jobs SET state = 'cancelled', outcome = ?, finished_at = ? "
-            "WHERE id = ? AND state = 'pending'",
-            ((reason, now, job_id) for job_id in job_ids),
+            f"WHERE subject_id = ? AND state = 'pending' AND kind IN ({_KINDS_SQL}) "
+            f"AND kind IN ({', '.join('?' for _ in kinds)}) RETURNING kind",
+            (reason, now, entry_id, *kinds),
         )
+    found = {row["kind"] for row in rows}
+    return [kind for kind in FOLLOW_UP_KINDS if kind in found]
 
 
 async def record_response(

@@ -40,7 +40,17 @@ class Job:
     attempts: int
     nonce: str | None
     attempt_channel_id: int | None
-    attempted_at: int | None
+    attempted_at: int | None  # the first send attempt with `nonce` (Discord's window starts there)
+    claim: int  # this claim's fencing token: every claim of a row counts up
+    planned_at: int  # when the promise is due; retries move `due_at`, not this
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The send attempt recorded on a row before sending: reuse `nonce` on every retry."""
+
+    nonce: str
+    first_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +58,17 @@ class Ack:
     """What became of one claimed row; written in batches."""
 
     job_id: int
+    claim: int  # only the claim that ran the row may record its outcome
     state: str  # done, failed or pending (a retry)
     outcome: str
     due_at: int | None = None  # the retry time, for state pending
     reset_attempts: bool = False  # a deliberate postponement is not a failed attempt
+    replan: bool = False  # the new due_at is the promise's new time, not a retry
 
 
 _CLAIM_COLUMNS = (
     "id, kind, due_at, payload, user_id, guild_id, subject_id, unique_key, attempts, nonce, "
-    "attempt_channel_id, attempted_at"
+    "attempt_channel_id, attempted_at, claims, planned_at"
 )
 
 # Claim in one statement: SQLite runs it inside one write transaction, so a second process
@@ -64,7 +76,7 @@ _CLAIM_COLUMNS = (
 CLAIM_DUE_SQL = f"""
 UPDATE scheduled_jobs
 SET state = 'running', lease_owner = :owner, lease_expires_at = :lease_until,
-    attempts = attempts + 1
+    attempts = attempts + 1, claims = claims + 1
 WHERE id IN (
     SELECT id FROM scheduled_jobs
     WHERE state = 'pending' AND due_at <= :now
@@ -78,14 +90,15 @@ ACK_SQL = """
 UPDATE scheduled_jobs
 SET state = :state, outcome = :outcome, finished_at = :finished_at,
     due_at = COALESCE(:due_at, due_at), lease_owner = NULL, lease_expires_at = NULL,
-    attempts = CASE WHEN :reset_attempts THEN 0 ELSE attempts END
-WHERE id = :id AND state = 'running' AND lease_owner = :owner
+    attempts = CASE WHEN :reset_attempts THEN 0 ELSE attempts END,
+    planned_at = CASE WHEN :replan THEN COALESCE(:due_at, planned_at) ELSE planned_at END
+WHERE id = :id AND state = 'running' AND lease_owner = :owner AND claims = :claim
 """
 
 INSERT_SQL = """
 INSERT INTO scheduled_jobs
-    (kind, due_at, payload, user_id, guild_id, subject_id, unique_key, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    (kind, due_at, planned_at, payload, user_id, guild_id, subject_id, unique_key, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (unique_key) DO NOTHING
 """
 
@@ -104,12 +117,15 @@ def job_from_row(row: sqlite3.Row) -> Job:
         nonce=row["nonce"],
         attempt_channel_id=row["attempt_channel_id"],
         attempted_at=row["attempted_at"],
+        claim=row["claims"],
+        planned_at=row["planned_at"],
     )
 
 
 def _insert_params(job: NewJob, created_at: int) -> tuple[Any, ...]:
     return (
         job.kind,
+        job.due_at,
         job.due_at,
         json.dumps(job.payload, separators=(",", ":")) if job.payload else "{}",
         job.user_id,
@@ -183,7 +199,9 @@ async def acknowledge(
             "finished_at": None if ack.state == PENDING else finished_at,
             "due_at": ack.due_at,
             "reset_attempts": ack.reset_attempts,
+            "replan": ack.replan,
             "owner": owner,
+            "claim": ack.claim,
         }
         for ack in acks
     ]
@@ -203,24 +221,36 @@ async def next_due_at(database: Database) -> int | None:
 
 
 async def renew_leases(
-    database: Database, job_ids: Sequence[int], *, owner: str, lease_until: int
-) -> None:
-    async with database.transaction() as tx:
-        await tx.executemany(
-            "UPDATE scheduled_jobs SET lease_expires_at = ? "
-            "WHERE id = ? AND state = 'running' AND lease_owner = ?",
-            ((lease_until, job_id, owner) for job_id in job_ids),
-        )
+    database: Database, leases: Sequence[tuple[int, int]], *, owner: str, lease_until: int
+) -> set[int]:
+    """Extend the leases of (row id, claim) pairs still held; returns the ids renewed (a row
+    missing from the answer was taken by another runner, or deleted)."""
+
+    def renew(connection: sqlite3.Connection) -> set[int]:
+        renewed: set[int] = set()
+        for job_id, claim in leases:
+            row = connection.execute(RENEW_SQL, (lease_until, job_id, owner, claim)).fetchone()
+            if row is not None:
+                renewed.add(int(row[0]))
+        return renewed
+
+    return await database.run_transaction(renew)
 
 
-async def release(database: Database, job_ids: Sequence[int], *, owner: str) -> None:
+RENEW_SQL = (
+    "UPDATE scheduled_jobs SET lease_expires_at = ? "
+    "WHERE id = ? AND state = 'running' AND lease_owner = ? AND claims = ? RETURNING id"
+)
+
+
+async def release(database: Database, leases: Sequence[tuple[int, int]], *, owner: str) -> None:
     """Give claimed rows that never started back to the timeline, as if never claimed."""
     async with database.transaction() as tx:
         await tx.executemany(
             "UPDATE scheduled_jobs SET state = 'pending', attempts = attempts - 1, "
             "lease_owner = NULL, lease_expires_at = NULL "
-            "WHERE id = ? AND state = 'running' AND lease_owner = ?",
-            ((job_id, owner) for job_id in job_ids),
+            "WHERE id = ? AND state = 'running' AND lease_owner = ? AND claims = ?",
+            ((job_id, owner, claim) for job_id, claim in leases),
         )
 
 
@@ -244,18 +274,65 @@ async def recover_leases_of(database: Database, *, owner: str) -> int:
     )
 
 
+# Only the runner holding this claim may record an attempt; it extends the lease for the send.
+# The first attempt's time is kept (Discord's nonce window runs from the first send), unless a
+# look in the channel showed no earlier message: then the window starts again now.
+RECORD_ATTEMPT_SQL = """
+UPDATE scheduled_jobs
+SET nonce = COALESCE(nonce, :nonce), attempt_channel_id = :channel_id,
+    attempted_at = CASE WHEN :restart OR attempted_at IS NULL THEN :at ELSE attempted_at END,
+    lease_expires_at = :lease_until
+WHERE id = :id AND state = 'running' AND lease_owner = :owner AND claims = :claim
+    AND lease_expires_at > :at
+RETURNING nonce, attempted_at
+"""
+
+EXTEND_LEASE_SQL = (
+    "UPDATE scheduled_jobs SET lease_expires_at = :lease_until "
+    "WHERE id = :id AND state = 'running' AND lease_owner = :owner AND claims = :claim "
+    "AND lease_expires_at > :at RETURNING id"
+)
+
+
 async def record_attempt(
-    database: Database, job_id: int, *, owner: str, nonce: str, channel_id: int, at: int
-) -> str:
-    """Store the attempt before sending; an earlier attempt's nonce wins and is returned."""
-    async with database.transaction() as tx:
-        await tx.execute(
-            "UPDATE scheduled_jobs SET nonce = COALESCE(nonce, ?), attempt_channel_id = ?, "
-            "attempted_at = ? WHERE id = ? AND lease_owner = ?",
-            (nonce, channel_id, at, job_id, owner),
-        )
-        row = await tx.fetch_one("SELECT nonce FROM scheduled_jobs WHERE id = ?", (job_id,))
-    return str(row["nonce"]) if row is not None and row["nonce"] is not None else nonce
+    database: Database,
+    job_id: int,
+    *,
+    owner: str,
+    claim: int,
+    nonce: str,
+    channel_id: int,
+    at: int,
+    lease_until: int,
+    restart_window: bool = False,
+) -> Attempt | None:
+    """Store the attempt before sending and return the nonce to use (an earlier attempt's nonce
+    wins); None when this runner no longer holds the row."""
+    params = {
+        "id": job_id,
+        "owner": owner,
+        "claim": claim,
+        "nonce": nonce,
+        "channel_id": channel_id,
+        "at": at,
+        "lease_until": lease_until,
+        "restart": restart_window,
+    }
+    row = await database.run_transaction(
+        lambda connection: connection.execute(RECORD_ATTEMPT_SQL, params).fetchone()
+    )
+    return None if row is None else Attempt(str(row["nonce"]), int(row["attempted_at"]))
+
+
+async def extend_lease(
+    database: Database, job_id: int, *, owner: str, claim: int, at: int, lease_until: int
+) -> bool:
+    """Confirm this runner still holds the row and extend its lease; False when it does not."""
+    params = {"id": job_id, "owner": owner, "claim": claim, "at": at, "lease_until": lease_until}
+    row = await database.run_transaction(
+        lambda connection: connection.execute(EXTEND_LEASE_SQL, params).fetchone()
+    )
+    return row is not None
 
 
 async def cancel(

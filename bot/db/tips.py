@@ -447,9 +447,19 @@ async def reserve_post(
     return _post(row)
 
 
-async def mark_attempt(database: Database, post_id: int, now: int) -> None:
-    """Recorded before each send, so a later run knows whether to look in the channel first."""
-    await database.execute("UPDATE tip_posts SET attempted_at = ? WHERE id = ?", (now, post_id))
+async def mark_attempt(
+    database: Database, post_id: int, now: int, *, restart_window: bool = False
+) -> None:
+    """Recorded before each send, so a later run knows whether to look in the channel first.
+
+    The first attempt's time is kept: Discord's nonce window runs from the first send that may
+    have reached it, not from the last retry. `restart_window`: a look in the channel found no
+    earlier post, so the window starts again with this attempt."""
+    await database.execute(
+        "UPDATE tip_posts SET attempted_at = CASE WHEN ? OR attempted_at IS NULL THEN ? "
+        "ELSE attempted_at END WHERE id = ?",
+        (restart_window, now, post_id),
+    )
 
 
 async def mark_posted(database: Database, post_id: int, message_id: int, now: int) -> None:
