@@ -167,6 +167,7 @@ class Scheduler:
         self._next_lease_check = 0
         self._acks_since = 0
         self._planned_wake = 0  # when the sleeping dispatcher will look again (0: awake)
+        self.passes = 0  # dispatcher passes over the database, failed ones included
         self.database_failures = 0  # failed dispatcher passes in a row (0: healthy)
         self.restarts = 0  # tasks restarted after ending unexpectedly
         self.executed = 0
@@ -370,39 +371,58 @@ class Scheduler:
         return now_ms(self._clock)
 
     async def _dispatch(self) -> None:
-        """Pass after pass; a failing pass (the database locked, full or failing) is logged
+        """Pass after pass. A failing pass (the database locked, full or failing) is logged
         once, backed off and tried again: nothing the database does can end the dispatcher."""
         while not self._stopping:
             try:
-                await self._dispatch_pass()
+                delay = await self._dispatch_pass()
+                self._note_healthy()
+                if delay is not None:
+                    await self._sleep_until(delay)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                self.database_failures += 1
-                if self.database_failures == 1:
-                    log.error(
-                        "scheduled work is on hold: the database failed (%s: %s); "
-                        "trying again with backoff",
-                        type(error).__name__,
-                        error,
-                        exc_info=error,
-                    )
-                delay = min(
-                    DATABASE_BACKOFF_CAP_S,
-                    DATABASE_BACKOFF_BASE_S * 2 ** min(self.database_failures - 1, 16),
-                )
-                await self._sleep(delay, self._stop_event)
-                continue
-            if self.database_failures:
-                log.warning(
-                    "scheduled work is running again after %d failed attempts",
-                    self.database_failures,
-                )
-                self.database_failures = 0
+                backoff = self._note_failure(error)
+                await self._sleep(backoff, self._stop_event)
 
-    async def _dispatch_pass(self) -> None:
+    def _note_healthy(self) -> None:
+        self.passes += 1
+        if self.database_failures:
+            log.warning(
+                "scheduled work is running again after %d failed attempts",
+                self.database_failures,
+            )
+            self.database_failures = 0
+
+    def _note_failure(self, error: Exception) -> float:
+        """Count a failed pass, log the first of a streak with its cause; returns the backoff."""
+        self.passes += 1
+        self.database_failures += 1
+        if self.database_failures == 1:
+            log.error(
+                "scheduled work is on hold after an error (%s: %s); trying again with backoff",
+                type(error).__name__,
+                error,
+                exc_info=error,
+            )
+        return min(
+            DATABASE_BACKOFF_CAP_S,
+            DATABASE_BACKOFF_BASE_S * 2 ** min(self.database_failures - 1, 16),
+        )
+
+    async def _dispatch_pass(self) -> float | None:
+        """The database work of one pass; returns how long to sleep after it (None: go on)."""
         self._wake.clear()
-        await self._flush_acks()
+        try:
+            await self._flush_acks()
+        except Exception:
+            # Outcomes that cannot be written wait in memory; keep the leases of their rows
+            # meanwhile, so nobody else runs them again (if the database lets us).
+            now = self._now()
+            if now >= self._next_lease_check:
+                with contextlib.suppress(Exception):
+                    await self._maintain_leases(now)
+            raise
         now = self._now()
         if now >= self._next_lease_check:
             await self._maintain_leases(now)
@@ -419,12 +439,7 @@ class Scheduler:
                 self._held[job.id] = _Lease(job.claim, now + self.lease_ms)
                 self._queue.put_nowait(job)
             if claimed:
-                # Let the workers start before claiming more.
-                await asyncio.sleep(0)
-                return
-        await self._sleep_until_due(now)
-
-    async def _sleep_until_due(self, now: int) -> None:
+                return None  # let the workers start before claiming more
         delay = self.max_sleep
         if self._queue.qsize() < self.batch_size:
             next_due = await job_store.next_due_at(self._database)
@@ -432,11 +447,15 @@ class Scheduler:
                 delay = min(delay, max(0.0, (next_due - now) / 1000))
         if self._held:
             delay = min(delay, max(0.0, (self._next_lease_check - now) / 1000))
+        return delay
+
+    async def _sleep_until(self, delay: float) -> None:
         if delay <= 0 or self._wake.is_set():
             await asyncio.sleep(0)
             return
         if not self._held and not self._acks:
             self._idle.set()
+        now = self._now()
         self._planned_wake = now + int(delay * 1000)
         try:
             await self._sleep(delay, self._wake)

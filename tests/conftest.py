@@ -106,10 +106,12 @@ async def start_bot(world: World, clock: ManualClock, tmp_path: Path) -> AsyncIt
     """Start the real bot against the emulator; call again after `stop()` to restart it."""
     running: list[RunningBot] = []
 
-    async def start(**overrides: Any) -> RunningBot:
+    async def start(*, busy_timeout_ms: int = 10_000, **overrides: Any) -> RunningBot:
         settings = settings_for(world.emulator, tmp_path / "nextround.sqlite3", **overrides)
         apply_discord_endpoints(settings)
-        database = await Database.open(settings.database_path, clock)
+        database = await Database.open(
+            settings.database_path, clock, busy_timeout_ms=busy_timeout_ms
+        )
         bot = NextRoundBot(settings, database, clock, guild_ready_timeout=0.05)
         task = asyncio.create_task(bot.start(settings.token))
         ready = asyncio.create_task(bot.wait_until_ready())

@@ -2189,6 +2189,8 @@ class DiscordEmulator:
         }
 
     async def _apply_faults(self, method: str, path: str, *, after: bool = False) -> None:
+        # The first matching fault applies to a request, so faults queued for the same route
+        # meet successive requests in order.
         for fault in self._faults:
             if not fault.matches(method, path, after=after):
                 continue

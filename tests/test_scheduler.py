@@ -462,3 +462,38 @@ async def test_finished_rows_are_purged_daily_after_30_days(
         assert len(pending) == 1
     finally:
         await scheduler.stop()
+
+
+class BreakingClock(ManualClock):
+    """A clock whose sleep fails a given number of times: the worst a dispatcher can meet."""
+
+    def __init__(self, start: float, failures: int) -> None:
+        super().__init__(start)
+        self.failures = failures
+
+    async def sleep(self, seconds: float) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the clock broke")
+        await super().sleep(seconds)
+
+
+async def test_a_dispatcher_that_dies_is_started_again(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The first failure is caught by the pass; the second, in its backoff, ends the task.
+    clock = BreakingClock(START, failures=2)
+    scheduler = Scheduler(database, clock)
+    recorder = Recorder(clock)
+    scheduler.register("note", recorder)
+    await scheduler.start()
+    try:
+        while scheduler.restarts == 0:  # noqa: ASYNC110 - a counter, no event to wait on
+            await asyncio.sleep(0.005)
+        (job_id,) = await scheduler.schedule(NewJob("note", at(1)))
+        clock.advance(1)
+        await scheduler.settle()
+        assert [ran for ran, _ in recorder.ran] == [job_id]
+        assert any("ended unexpectedly" in record.getMessage() for record in caplog.records)
+    finally:
+        await scheduler.stop()
