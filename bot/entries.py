@@ -13,7 +13,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot import templates
 from bot.errors import UserError
+from bot.text import visible_text
 
 COMPANY_MAX = 100
 ROLE_MAX = 100
@@ -132,26 +134,23 @@ class Entry:
 
 
 def clean_required(value: str, field: str, limit: int) -> str:
-    text = value.strip()
+    # Zero-width and blank characters count as nothing, or an entry could look empty.
+    text = visible_text(value)
     if not text:
-        raise UserError(f"Please give a {field}; it can't be empty.")
+        raise UserError(templates.FIELD_EMPTY.format(field=field))
     if len(text) > limit:
-        raise UserError(
-            f"The {field} is {len(text)} characters long; please keep it to {limit} or fewer."
-        )
+        raise UserError(templates.FIELD_TOO_LONG.format(field=field, length=len(text), limit=limit))
     return text
 
 
 def clean_optional(value: str | None, field: str, limit: int) -> str | None:
     if value is None:
         return None
-    text = value.strip()
+    text = visible_text(value)
     if not text:
         return None
     if len(text) > limit:
-        raise UserError(
-            f"The {field} is {len(text)} characters long; please keep it to {limit} or fewer."
-        )
+        raise UserError(templates.FIELD_TOO_LONG.format(field=field, length=len(text), limit=limit))
     return text
 
 

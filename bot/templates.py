@@ -39,6 +39,8 @@ LOGGED_ACKS = (
     "Saved. Rejections are the most common step in any search; you're still moving.",
     "Logged. Be kind to yourself today; the search is a long game.",
 )
+FIELD_EMPTY = "Please give a {field}; it can't be empty."
+FIELD_TOO_LONG = "The {field} is {length} characters long; please keep it to {limit} or fewer."
 ENTRY_TITLE = "#{number} · {company}"
 ENTRY_FIELD_COMPANY = "Company"
 ENTRY_FIELD_ROLE = "Role"

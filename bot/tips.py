@@ -34,7 +34,7 @@ from bot.followup_timing import local_instant
 from bot.followups import parse_hhmm, zone_named
 from bot.interaction_errors import report_interaction_error
 from bot.scheduler import JobFailed, JobResult, Reschedule, RetryLater, Scheduler
-from bot.text import defuse_mentions, one_line, truncate
+from bot.text import defuse_mentions, one_line, truncate, visible_text
 from bot.tip_library import BODY_MAX, TITLE_MAX, Tip
 
 log = logging.getLogger("nextround.tips")
@@ -203,8 +203,9 @@ def check_role(role: discord.Role | None) -> None:
 
 
 def clean_tip_text(title: str, body: str) -> tuple[str, str]:
-    cleaned_title = one_line(title)
-    cleaned_body = body.strip()
+    # Zero-width and blank characters count as nothing, or a post could look empty.
+    cleaned_title = one_line(visible_text(title))
+    cleaned_body = visible_text(body)
     if not cleaned_title:
         raise UserError(templates.TIPS_TITLE_EMPTY)
     if len(cleaned_title) > TITLE_MAX:

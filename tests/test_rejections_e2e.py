@@ -123,6 +123,34 @@ async def test_bad_input_is_one_sentence_and_stores_nothing(
     assert await entry_count(running, world.alice) == 0
 
 
+async def test_text_that_shows_nothing_counts_as_empty(world: World, running: RunningBot) -> None:
+    refused = await reply(world, world.alice, "rejection log", {"company": "\u200b\u200d\ufeff"})
+    assert "can't be empty" in refused["content"]
+    assert await entry_count(running, world.alice) == 0
+    data = await reply(
+        world,
+        world.alice,
+        "rejection log",
+        {
+            "company": "\u2800Acme\u200b",
+            "role": "\u3164",
+            "interviewer": "\u115f\u1160\uffa0",
+            "notes": "\u2060\u2061\u2062\u2063\u2064\u180e",
+        },
+    )
+    assert data["embeds"][0]["title"] == "#1 · Acme"
+    await reply(
+        world,
+        world.alice,
+        "rejection feedback",
+        {"number": 1, "status": "asked", "summary": "\u200b"},
+    )
+    entry = await entry_store.get_entry(running.database, world.alice, 1)
+    assert entry is not None
+    assert (entry.company, entry.role, entry.interviewer, entry.notes) == ("Acme", None, None, None)
+    assert entry.feedback_summary is None
+
+
 async def test_mentions_in_user_text_never_ping(world: World, running: RunningBot) -> None:
     data = await reply(
         world,
