@@ -307,7 +307,7 @@ class RejectionLog:
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for item in document["entries"]:
-            writer.writerow({column: item.get(column) for column in CSV_COLUMNS})
+            writer.writerow({column: spreadsheet_cell(item.get(column)) for column in CSV_COLUMNS})
         return json_bytes, buffer.getvalue().encode("utf-8")
 
     async def delete_everything(self, user_id: int) -> dict[str, int]:
@@ -316,6 +316,18 @@ class RejectionLog:
             counts.update(await listener(user_id))
         counts.update(await entry_store.delete_person(self.database, user_id))
         return counts
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...) opens a
+# link); OWASP's advice for CSV files is to put a single quote in front.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text; the JSON export keeps the exact value."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def entry_document(entry: Entry) -> dict[str, Any]:

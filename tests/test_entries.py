@@ -18,6 +18,7 @@ from bot.entries import (
     validate_new_entry,
 )
 from bot.errors import UserError
+from bot.rejection_log import spreadsheet_cell
 from bot.text import defuse_mentions, safe, truncate
 
 TODAY = date(2027, 3, 24)
@@ -175,3 +176,13 @@ def test_text_is_made_safe() -> None:
     assert defuse_mentions("a@b") != "a@b"
     assert truncate("abcdef", 4) == "abc…"
     assert len(truncate("x" * 5000, 1024)) == 1024
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_a_spreadsheet_would_run_get_a_quote(start: str) -> None:
+    assert spreadsheet_cell(f"{start}1+1") == f"'{start}1+1"
+
+
+@pytest.mark.parametrize("value", ["Acme", "a=b", " =1", "", None, 3, "'quoted"])
+def test_other_csv_cells_are_kept(value: object) -> None:
+    assert spreadsheet_cell(value) == value

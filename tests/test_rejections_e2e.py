@@ -359,6 +359,43 @@ async def test_export_contains_exactly_what_was_stored(world: World, running: Ru
     assert rows[0]["notes"] == 'Said "maybe later", 100%'
 
 
+async def test_export_csv_cells_cannot_run_as_spreadsheet_formulas(
+    world: World, running: RunningBot
+) -> None:
+    formula = '=HYPERLINK("https://example.com","Open")'
+    await reply(
+        world,
+        world.alice,
+        "rejection log",
+        {"company": formula, "role": "+1 engineer", "interviewer": "@Sam", "notes": "-2 points"},
+    )
+    await reply(
+        world,
+        world.alice,
+        "rejection feedback",
+        {"number": 1, "status": "received", "summary": "=1+1"},
+    )
+    _, files = await export(world, world.alice)
+    by_name = {file.filename: file.data for file in files}
+    document = json.loads(by_name["nextround-export.json"])
+    stored = document["entries"][0]
+    assert (stored["company"], stored["role"], stored["interviewer"], stored["notes"]) == (
+        formula,
+        "+1 engineer",
+        "@Sam",
+        "-2 points",
+    )
+    assert stored["feedback_summary"] == "=1+1"
+    rows = list(csv.DictReader(io.StringIO(by_name["nextround-export.csv"].decode("utf-8"))))
+    row = rows[0]
+    assert row["company"] == "'" + formula
+    assert row["role"] == "'+1 engineer"
+    assert row["interviewer"] == "'@Sam"
+    assert row["notes"] == "'-2 points"
+    assert row["feedback_summary"] == "'=1+1"
+    assert row["number"] == "1" and row["stage"] == "interview"
+
+
 async def test_export_zips_when_too_large_and_explains_when_still_too_large(
     world: World, running: RunningBot
 ) -> None:
