@@ -44,6 +44,7 @@ from bot.entries import (
     validate_new_entry,
 )
 from bot.errors import NotFound, UserError
+from bot.limits import check_entry_number, check_page_number
 
 log = logging.getLogger("nextround.entries")
 
@@ -177,6 +178,7 @@ class RejectionLog:
         return LoggedEntry(entry, planned, person)
 
     async def get(self, user_id: int, number: int) -> Entry:
+        check_entry_number(number)
         entry = await entry_store.get_entry(self.database, user_id, number)
         if entry is None:
             raise not_found(number)
@@ -184,6 +186,7 @@ class RejectionLog:
 
     async def page(self, user_id: int, page: int) -> tuple[list[Entry], int, int]:
         """One page of entries, newest first, with the page count and the total."""
+        check_page_number(page)
         total = await entry_store.count_entries(self.database, user_id)
         if total == 0:
             return [], 1, 0
@@ -205,6 +208,7 @@ class RejectionLog:
         interviewer: str | None = None,
         notes: str | None = None,
     ) -> Entry:
+        check_entry_number(number)
         changes: dict[str, Any] = {}
         if company is not None:
             changes["company"] = clean_required(company, "company name", COMPANY_MAX)
@@ -235,6 +239,7 @@ class RejectionLog:
         return entry
 
     async def delete(self, user_id: int, number: int) -> Entry:
+        check_entry_number(number)
         entry = await entry_store.delete_entry(self.database, user_id, number)
         if entry is None:
             raise not_found(number)
@@ -249,6 +254,7 @@ class RejectionLog:
         summary: str | None = None,
         theme: str | None = None,
     ) -> Entry:
+        check_entry_number(number)
         try:
             parsed_status = FeedbackStatus(status)
             parsed_theme = FeedbackTheme(theme) if theme else None

@@ -14,6 +14,7 @@ NOT_YOUR_BUTTON = "These buttons belong to someone else's message."
 COOLDOWN = "You are going a little fast. Try again in {seconds:.0f} seconds."
 CHECK_FAILED = "You can't use this command here."
 BAD_OPTION = "I can't use {value!r} there; please check the value and try again."
+PAGE_OUT_OF_RANGE = "There is no page {value}; page numbers go from 1 to {high:,}."
 
 HELP_TITLE = "NextRound commands"
 HELP_INTRO = (
@@ -53,6 +54,9 @@ ENTRY_FIELD_NEXT = "What happens next"
 NEXT_STEPS_DEFAULT = (
     "When you hear back, record it with `/rejection feedback {number}`. "
     "See everything with `/rejection list`."
+)
+ENTRY_NUMBER_OUT_OF_RANGE = (
+    "There is no entry #{value}; entry numbers go from 1 to {high:,}. /rejection list shows yours."
 )
 NOT_SET = "—"
 LIST_TITLE = "Your entries"
@@ -248,6 +252,10 @@ LIST_FOLLOW_UPS_EMPTY = "No follow-ups pending or sent recently. Log a rejection
 LIST_FOLLOW_UPS_ROW = "`{id}` {name} · #{number} {company} · {when}{status}"
 LIST_FOLLOW_UPS_FOOTER = "Cancel one with /followups cancel and its number."
 FOLLOW_UP_CANCELLED = "Cancelled follow-up {id}."
+FOLLOW_UP_NUMBER_OUT_OF_RANGE = (
+    "There is no follow-up {value}; follow-up numbers go from 1 to {high:,}. "
+    "/followups list shows yours."
+)
 FOLLOW_UP_NOT_FOUND = "You have no pending follow-up {id}. /followups list shows them."
 
 

@@ -23,6 +23,7 @@ from bot.entries import (
     FeedbackTheme,
     Stage,
 )
+from bot.limits import ENTRY_NUMBER_MAX, PAGE_MAX
 from bot.text import safe
 
 STAGE_CHOICES = [Choice(name=label, value=stage.value) for stage, label in STAGE_LABELS.items()]
@@ -32,6 +33,9 @@ STATUS_CHOICES = [
     if status != FeedbackStatus.NOT_ASKED
 ]
 THEME_CHOICES = [Choice(name=label, value=theme.value) for theme, label in THEME_LABELS.items()]
+# Discord refuses values outside these before the command reaches the bot.
+EntryNumber = app_commands.Range[int, 1, ENTRY_NUMBER_MAX]
+PageNumber = app_commands.Range[int, 1, PAGE_MAX]
 ENTRY_OPTION_DESCRIPTIONS = {
     "company": "The company (up to 100 characters)",
     "role": "The role you applied for (up to 100 characters)",
@@ -161,7 +165,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     @app_commands.command(name="list")
     @app_commands.describe(page="Page number (10 entries per page, newest first)")
     async def list_command(
-        self, interaction: discord.Interaction[NextRoundBot], page: int = 1
+        self, interaction: discord.Interaction[NextRoundBot], page: PageNumber = 1
     ) -> None:
         """See your logged rejections, newest first."""
         embed, view = await render_list(self.bot, interaction.user.id, page)
@@ -170,7 +174,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     @app_commands.command(name="view")
     @app_commands.describe(number="The entry number, as shown in /rejection list")
     async def view_command(
-        self, interaction: discord.Interaction[NextRoundBot], number: int
+        self, interaction: discord.Interaction[NextRoundBot], number: EntryNumber
     ) -> None:
         """Show one of your entries in full."""
         entry = await self.log.get(interaction.user.id, number)
@@ -184,7 +188,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     async def edit_command(
         self,
         interaction: discord.Interaction[NextRoundBot],
-        number: int,
+        number: EntryNumber,
         company: str | None = None,
         role: str | None = None,
         stage: str | None = None,
@@ -212,7 +216,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     @app_commands.command(name="delete")
     @app_commands.describe(number="The entry number, as shown in /rejection list")
     async def delete_command(
-        self, interaction: discord.Interaction[NextRoundBot], number: int
+        self, interaction: discord.Interaction[NextRoundBot], number: EntryNumber
     ) -> None:
         """Delete one of your entries (asks to confirm)."""
         entry = await self.log.get(interaction.user.id, number)
@@ -236,7 +240,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     async def feedback_command(
         self,
         interaction: discord.Interaction[NextRoundBot],
-        number: int,
+        number: EntryNumber,
         status: str,
         summary: str | None = None,
         theme: str | None = None,

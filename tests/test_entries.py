@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -18,6 +19,14 @@ from bot.entries import (
     validate_new_entry,
 )
 from bot.errors import UserError
+from bot.limits import (
+    ENTRY_NUMBER_MAX,
+    FOLLOW_UP_NUMBER_MAX,
+    PAGE_MAX,
+    check_entry_number,
+    check_follow_up_number,
+    check_page_number,
+)
 from bot.rejection_log import spreadsheet_cell
 from bot.text import defuse_mentions, safe, truncate
 
@@ -186,3 +195,22 @@ def test_csv_cells_that_a_spreadsheet_would_run_get_a_quote(start: str) -> None:
 @pytest.mark.parametrize("value", ["Acme", "a=b", " =1", "", None, 3, "'quoted"])
 def test_other_csv_cells_are_kept(value: object) -> None:
     assert spreadsheet_cell(value) == value
+
+
+@pytest.mark.parametrize(
+    ("check", "high"),
+    [
+        (check_entry_number, ENTRY_NUMBER_MAX),
+        (check_page_number, PAGE_MAX),
+        (check_follow_up_number, FOLLOW_UP_NUMBER_MAX),
+    ],
+)
+def test_numbers_outside_their_bounds_are_refused_before_any_lookup(
+    check: Callable[[int], None], high: int
+) -> None:
+    check(1)
+    check(high)
+    for value in (0, -1, high + 1, 2**63, -(2**63) - 1):
+        with pytest.raises(UserError, match=f"from 1 to {high:,}"):
+            check(value)
+    assert high <= 2**53 - 1  # the largest integer a Discord option can carry
