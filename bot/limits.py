@@ -19,6 +19,8 @@ PAGE_MAX = 10_000
 # reused, so it only grows; the bound is Discord's largest integer option (2**53 - 1), far
 # below SQLite's 2**63 - 1.
 FOLLOW_UP_NUMBER_MAX = 2**53 - 1
+# SQLite's largest INTEGER; a larger id read back from a custom_id names no row.
+ROW_ID_MAX = 2**63 - 1
 
 
 def _check(value: int, high: int, sentence: str) -> None:
@@ -36,3 +38,8 @@ def check_page_number(page: int) -> None:
 
 def check_follow_up_number(number: int) -> None:
     _check(number, FOLLOW_UP_NUMBER_MAX, templates.FOLLOW_UP_NUMBER_OUT_OF_RANGE)
+
+
+def fits_a_row(value: int) -> bool:
+    """Whether `value` (from a custom_id) can be compared with stored ids without an error."""
+    return 0 <= value <= ROW_ID_MAX

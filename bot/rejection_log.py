@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import templates
 from bot.clock import Clock
 from bot.db import Database
 from bot.db import entries as entry_store
@@ -29,6 +30,7 @@ from bot.entries import (
     NOTES_MAX,
     PAGE_SIZE,
     ROLE_MAX,
+    DataMark,
     Entry,
     EntryFields,
     EntryStats,
@@ -44,7 +46,7 @@ from bot.entries import (
     validate_new_entry,
 )
 from bot.errors import NotFound, UserError
-from bot.limits import check_entry_number, check_page_number
+from bot.limits import check_entry_number, check_page_number, fits_a_row
 
 log = logging.getLogger("nextround.entries")
 
@@ -98,6 +100,7 @@ class EntryEvents:
     changed: list[EntryListener] = field(default_factory=list)
     deleted: list[EntryListener] = field(default_factory=list)
     feedback_changed: list[EntryListener] = field(default_factory=list)
+    # Called once the person's own rows are gone (the confirmation proved current).
     person_deleted: list[Callable[[int], Awaitable[dict[str, int]]]] = field(default_factory=list)
 
     @staticmethod
@@ -238,11 +241,21 @@ class RejectionLog:
         await self.events.emit(self.events.changed, entry)
         return entry
 
-    async def delete(self, user_id: int, number: int) -> Entry:
-        check_entry_number(number)
-        entry = await entry_store.delete_entry(self.database, user_id, number)
+    async def get_by_id(self, user_id: int, entry_id: int) -> Entry:
+        """The entry a button names; its id is never reused, unlike its number."""
+        entry = None
+        if fits_a_row(entry_id):
+            entry = await entry_store.get_owned_entry(self.database, user_id, entry_id)
         if entry is None:
-            raise not_found(number)
+            raise NotFound(templates.ENTRY_GONE)
+        return entry
+
+    async def delete(self, user_id: int, entry_id: int) -> Entry:
+        entry = None
+        if fits_a_row(entry_id):
+            entry = await entry_store.delete_entry(self.database, user_id, entry_id)
+        if entry is None:
+            raise NotFound(templates.ENTRY_GONE)
         await self.events.emit(self.events.deleted, entry)
         return entry
 
@@ -316,11 +329,25 @@ class RejectionLog:
             writer.writerow({column: spreadsheet_cell(item.get(column)) for column in CSV_COLUMNS})
         return json_bytes, buffer.getvalue().encode("utf-8")
 
-    async def delete_everything(self, user_id: int) -> dict[str, int]:
-        counts: dict[str, int] = {}
+    async def data_mark(self, user_id: int) -> DataMark:
+        """What a confirmation to delete everything is asked about, for `delete_everything`."""
+        since, last = await entry_store.data_mark(self.database, user_id)
+        return DataMark(int(self.clock.timestamp()), since, last)
+
+    async def delete_everything(self, user_id: int, mark: DataMark) -> dict[str, int]:
+        """Deletes all of a person's data, if nothing was added since they were asked."""
+        if not mark.is_current(self.clock.timestamp()):
+            raise UserError(templates.CONFIRMATION_OUT_OF_DATE.format(command="/privacy delete"))
+        if not (fits_a_row(mark.person_since) and fits_a_row(mark.last_entry_id)):
+            raise UserError(templates.PRIVACY_DELETE_CHANGED)
+        counts = await entry_store.delete_person(
+            self.database, user_id, unchanged_since=(mark.person_since, mark.last_entry_id)
+        )
+        if counts is None:
+            raise UserError(templates.PRIVACY_DELETE_CHANGED)
+        # Other features' data goes once the confirmation has proved current.
         for listener in self.events.person_deleted:
             counts.update(await listener(user_id))
-        counts.update(await entry_store.delete_person(self.database, user_id))
         return counts
 
 

@@ -74,6 +74,11 @@ DELETE_YES = "Delete"
 DELETE_NO = "Keep it"
 DELETED = "Deleted entry #{number} ({company})."
 DELETE_KEPT = "Kept entry #{number}; nothing was deleted."
+ENTRY_GONE = "That entry no longer exists, so nothing was deleted. /rejection list shows yours."
+CONFIRMATION_OUT_OF_DATE = (
+    "This confirmation is out of date, so nothing was deleted. "
+    "Run {command} again if you still want to."
+)
 FEEDBACK_SAVED = "Feedback for #{number} saved: {status}."
 
 STATS_TITLE = "Your search so far"
@@ -101,7 +106,11 @@ EXPORT_TOO_LARGE = (
 )
 PRIVACY_DELETE_CONFIRM = (
     "Delete all your NextRound data everywhere: every entry, follow-up and setting? "
-    "Numbering starts again at #1. This can't be undone."
+    "Numbering starts again at #1. This can't be undone. The button works for {minutes} minutes."
+)
+PRIVACY_DELETE_CHANGED = (
+    "Your data changed after this confirmation was shown, so nothing was deleted. "
+    "Run /privacy delete again if you still want to delete everything."
 )
 PRIVACY_DELETE_YES = "Delete everything"
 PRIVACY_DELETE_NO = "Cancel"
