@@ -13,7 +13,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot import templates
 from bot.errors import UserError
+from bot.text import visible_text
 
 COMPANY_MAX = 100
 ROLE_MAX = 100
@@ -131,27 +133,45 @@ class Entry:
     updated_at: int
 
 
+CONFIRMATION_SECONDS = 5 * 60  # how long a "Delete everything" button stays good
+
+
+@dataclass(frozen=True, slots=True)
+class DataMark:
+    """How far a person's data went when they were asked to confirm deleting all of it.
+
+    Carried in the confirmation's buttons, so a press deletes only what the person saw asked
+    about: not after a few minutes, and not once something was added (entry ids are never
+    reused, and the person's row is created anew after a deletion).
+    """
+
+    asked_at: int  # UTC Unix seconds, from the injected clock
+    person_since: int  # when the person's row was created (ms); 0 when they had none
+    last_entry_id: int  # their newest entry's id; 0 when they had none
+
+    def is_current(self, now: float) -> bool:
+        # Either way round: another instance's clock may run a little behind the one that asked.
+        return abs(now - self.asked_at) <= CONFIRMATION_SECONDS
+
+
 def clean_required(value: str, field: str, limit: int) -> str:
-    text = value.strip()
+    # Zero-width and blank characters count as nothing, or an entry could look empty.
+    text = visible_text(value)
     if not text:
-        raise UserError(f"Please give a {field}; it can't be empty.")
+        raise UserError(templates.FIELD_EMPTY.format(field=field))
     if len(text) > limit:
-        raise UserError(
-            f"The {field} is {len(text)} characters long; please keep it to {limit} or fewer."
-        )
+        raise UserError(templates.FIELD_TOO_LONG.format(field=field, length=len(text), limit=limit))
     return text
 
 
 def clean_optional(value: str | None, field: str, limit: int) -> str | None:
     if value is None:
         return None
-    text = value.strip()
+    text = visible_text(value)
     if not text:
         return None
     if len(text) > limit:
-        raise UserError(
-            f"The {field} is {len(text)} characters long; please keep it to {limit} or fewer."
-        )
+        raise UserError(templates.FIELD_TOO_LONG.format(field=field, length=len(text), limit=limit))
     return text
 
 

@@ -40,6 +40,7 @@ from bot.followup_timing import (
     snooze_until,
     thank_you_due,
 )
+from bot.limits import check_follow_up_number
 from bot.rejection_log import LoggedEntry
 from bot.scheduler import JobResult, Reschedule, Scheduler
 from bot.text import one_line, safe, truncate
@@ -458,6 +459,7 @@ class FollowUps:
         )
 
     async def cancel(self, user_id: int, job_id: int) -> None:
+        check_follow_up_number(job_id)
         row = await followup_store.followup(self.database, user_id, job_id)
         if row is None or row.state != "pending":
             raise NotFound(templates.FOLLOW_UP_NOT_FOUND.format(id=job_id))

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import templates
 from bot.clock import Clock
 from bot.db import Database
 from bot.db import entries as entry_store
@@ -29,6 +30,7 @@ from bot.entries import (
     NOTES_MAX,
     PAGE_SIZE,
     ROLE_MAX,
+    DataMark,
     Entry,
     EntryFields,
     EntryStats,
@@ -44,6 +46,7 @@ from bot.entries import (
     validate_new_entry,
 )
 from bot.errors import NotFound, UserError
+from bot.limits import check_entry_number, check_page_number, fits_a_row
 
 log = logging.getLogger("nextround.entries")
 
@@ -99,6 +102,7 @@ class EntryEvents:
     changed: list[EntryListener] = field(default_factory=list)
     deleted: list[EntryListener] = field(default_factory=list)
     feedback_changed: list[FeedbackListener] = field(default_factory=list)
+    # Called once the person's own rows are gone (the confirmation proved current).
     person_deleted: list[Callable[[int], Awaitable[dict[str, int]]]] = field(default_factory=list)
 
     @staticmethod
@@ -201,6 +205,7 @@ class RejectionLog:
         return LoggedEntry(entry, planned, person)
 
     async def get(self, user_id: int, number: int) -> Entry:
+        check_entry_number(number)
         entry = await entry_store.get_entry(self.database, user_id, number)
         if entry is None:
             raise not_found(number)
@@ -208,6 +213,7 @@ class RejectionLog:
 
     async def page(self, user_id: int, page: int) -> tuple[list[Entry], int, int]:
         """One page of entries, newest first, with the page count and the total."""
+        check_page_number(page)
         total = await entry_store.count_entries(self.database, user_id)
         if total == 0:
             return [], 1, 0
@@ -229,6 +235,7 @@ class RejectionLog:
         interviewer: str | None = None,
         notes: str | None = None,
     ) -> Entry:
+        check_entry_number(number)
         changes: dict[str, Any] = {}
         if company is not None:
             changes["company"] = clean_required(company, "company name", COMPANY_MAX)
@@ -258,10 +265,21 @@ class RejectionLog:
         await self.events.emit(self.events.changed, entry)
         return entry
 
-    async def delete(self, user_id: int, number: int) -> Entry:
-        entry = await entry_store.delete_entry(self.database, user_id, number)
+    async def get_by_id(self, user_id: int, entry_id: int) -> Entry:
+        """The entry a button names; its id is never reused, unlike its number."""
+        entry = None
+        if fits_a_row(entry_id):
+            entry = await entry_store.get_owned_entry(self.database, user_id, entry_id)
         if entry is None:
-            raise not_found(number)
+            raise NotFound(templates.ENTRY_GONE)
+        return entry
+
+    async def delete(self, user_id: int, entry_id: int) -> Entry:
+        entry = None
+        if fits_a_row(entry_id):
+            entry = await entry_store.delete_entry(self.database, user_id, entry_id)
+        if entry is None:
+            raise NotFound(templates.ENTRY_GONE)
         await self.events.emit(self.events.deleted, entry)
         return entry
 
@@ -273,6 +291,7 @@ class RejectionLog:
         summary: str | None = None,
         theme: str | None = None,
     ) -> FeedbackRecorded:
+        check_entry_number(number)
         try:
             parsed_status = FeedbackStatus(status)
             parsed_theme = FeedbackTheme(theme) if theme else None
@@ -331,15 +350,41 @@ class RejectionLog:
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for item in document["entries"]:
-            writer.writerow({column: item.get(column) for column in CSV_COLUMNS})
+            writer.writerow({column: spreadsheet_cell(item.get(column)) for column in CSV_COLUMNS})
         return json_bytes, buffer.getvalue().encode("utf-8")
 
-    async def delete_everything(self, user_id: int) -> dict[str, int]:
-        counts: dict[str, int] = {}
+    async def data_mark(self, user_id: int) -> DataMark:
+        """What a confirmation to delete everything is asked about, for `delete_everything`."""
+        since, last = await entry_store.data_mark(self.database, user_id)
+        return DataMark(int(self.clock.timestamp()), since, last)
+
+    async def delete_everything(self, user_id: int, mark: DataMark) -> dict[str, int]:
+        """Deletes all of a person's data, if nothing was added since they were asked."""
+        if not mark.is_current(self.clock.timestamp()):
+            raise UserError(templates.CONFIRMATION_OUT_OF_DATE.format(command="/privacy delete"))
+        if not (fits_a_row(mark.person_since) and fits_a_row(mark.last_entry_id)):
+            raise UserError(templates.PRIVACY_DELETE_CHANGED)
+        counts = await entry_store.delete_person(
+            self.database, user_id, unchanged_since=(mark.person_since, mark.last_entry_id)
+        )
+        if counts is None:
+            raise UserError(templates.PRIVACY_DELETE_CHANGED)
+        # Other features' data goes once the confirmation has proved current.
         for listener in self.events.person_deleted:
             counts.update(await listener(user_id))
-        counts.update(await entry_store.delete_person(self.database, user_id))
         return counts
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...) opens a
+# link); OWASP's advice for CSV files is to put a single quote in front.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text; the JSON export keeps the exact value."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def entry_document(entry: Entry) -> dict[str, Any]:

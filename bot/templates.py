@@ -16,6 +16,7 @@ NOT_YOUR_BUTTON = "These buttons belong to someone else's message."
 COOLDOWN = "You are going a little fast. Try again in {seconds:.0f} seconds."
 CHECK_FAILED = "You can't use this command here."
 BAD_OPTION = "I can't use {value!r} there; please check the value and try again."
+PAGE_OUT_OF_RANGE = "There is no page {value}; page numbers go from 1 to {high:,}."
 
 HELP_TITLE = "NextRound commands"
 HELP_INTRO = (
@@ -48,6 +49,8 @@ LOGGED_ACKS = (
     "Saved. Rejections are the most common step in any search; you're still moving.",
     "Logged. Be kind to yourself today; the search is a long game.",
 )
+FIELD_EMPTY = "Please give a {field}; it can't be empty."
+FIELD_TOO_LONG = "The {field} is {length} characters long; please keep it to {limit} or fewer."
 ENTRY_TITLE = "#{number} · {company}"
 ENTRY_FIELD_COMPANY = "Company"
 ENTRY_FIELD_ROLE = "Role"
@@ -60,6 +63,9 @@ ENTRY_FIELD_NEXT = "What happens next"
 NEXT_STEPS_DEFAULT = (
     "When you hear back, record it with `/rejection feedback {number}`. "
     "See everything with `/rejection list`."
+)
+ENTRY_NUMBER_OUT_OF_RANGE = (
+    "There is no entry #{value}; entry numbers go from 1 to {high:,}. /rejection list shows yours."
 )
 NOT_SET = "—"
 LIST_TITLE = "Your entries"
@@ -77,6 +83,11 @@ DELETE_YES = "Delete"
 DELETE_NO = "Keep it"
 DELETED = "Deleted entry #{number} ({company})."
 DELETE_KEPT = "Kept entry #{number}; nothing was deleted."
+ENTRY_GONE = "That entry no longer exists, so nothing was deleted. /rejection list shows yours."
+CONFIRMATION_OUT_OF_DATE = (
+    "This confirmation is out of date, so nothing was deleted. "
+    "Run {command} again if you still want to."
+)
 FEEDBACK_SAVED = "Feedback for #{number} saved: {status}."
 FEEDBACK_CANCELLED_FOLLOW_UPS = "The pending {steps} for this entry won't be sent now."
 
@@ -105,7 +116,11 @@ EXPORT_TOO_LARGE = (
 )
 PRIVACY_DELETE_CONFIRM = (
     "Delete all your NextRound data everywhere: every entry, follow-up and setting? "
-    "Numbering starts again at #1. This can't be undone."
+    "Numbering starts again at #1. This can't be undone. The button works for {minutes} minutes."
+)
+PRIVACY_DELETE_CHANGED = (
+    "Your data changed after this confirmation was shown, so nothing was deleted. "
+    "Run /privacy delete again if you still want to delete everything."
 )
 PRIVACY_DELETE_YES = "Delete everything"
 PRIVACY_DELETE_NO = "Cancel"
@@ -260,6 +275,10 @@ LIST_FOLLOW_UPS_EMPTY = "No follow-ups pending or sent recently. Log a rejection
 LIST_FOLLOW_UPS_ROW = "`{id}` {name} · #{number} {company} · {when}{status}"
 LIST_FOLLOW_UPS_FOOTER = "Cancel one with /followups cancel and its number."
 FOLLOW_UP_CANCELLED = "Cancelled follow-up {id}."
+FOLLOW_UP_NUMBER_OUT_OF_RANGE = (
+    "There is no follow-up {value}; follow-up numbers go from 1 to {high:,}. "
+    "/followups list shows yours."
+)
 FOLLOW_UP_NOT_FOUND = "You have no pending follow-up {id}. /followups list shows them."
 
 

@@ -34,8 +34,9 @@ from bot.errors import LimitReached, NotFound, UserError
 from bot.followup_timing import local_instant
 from bot.followups import parse_hhmm, zone_named
 from bot.interaction_errors import report_interaction_error
+from bot.limits import check_page_number
 from bot.scheduler import JobFailed, JobResult, Reschedule, Scheduler
-from bot.text import defuse_mentions, one_line, truncate
+from bot.text import defuse_mentions, one_line, truncate, visible_text
 from bot.tip_library import BODY_MAX, TITLE_MAX, Tip
 
 log = logging.getLogger("nextround.tips")
@@ -200,8 +201,9 @@ def check_role(role: discord.Role | None) -> None:
 
 
 def clean_tip_text(title: str, body: str) -> tuple[str, str]:
-    cleaned_title = one_line(title)
-    cleaned_body = body.strip()
+    # Zero-width and blank characters count as nothing, or a post could look empty.
+    cleaned_title = one_line(visible_text(title))
+    cleaned_body = visible_text(body)
     if not cleaned_title:
         raise UserError(templates.TIPS_TITLE_EMPTY)
     if len(cleaned_title) > TITLE_MAX:
@@ -640,6 +642,7 @@ class TipOfTheWeek:
 
     async def listing(self, guild_id: int, page: int) -> TipPage:
         """Server tips (in the order added), then shipped tips, 10 a page, with their marks."""
+        check_page_number(page)
         state = await tip_store.pick_state(self.database, guild_id)
         server = [as_tip(row) for row in state.server_tips]
         posted = await tip_store.numbers_in_cycle(self.database, guild_id, state.cycle)

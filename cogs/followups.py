@@ -17,6 +17,7 @@ from bot.followups import (
     step_of,
     zone_suggestions,
 )
+from bot.limits import FOLLOW_UP_NUMBER_MAX
 from bot.text import safe
 
 STATUS_LABELS = {"pending": "", "running": " · sending now", "cancelled": " · cancelled"}
@@ -145,7 +146,9 @@ class FollowUpsCog(commands.GroupCog, group_name="followups"):
     @app_commands.command(name="cancel")
     @app_commands.describe(number="The follow-up's number, as shown in /followups list")
     async def cancel_command(
-        self, interaction: discord.Interaction[NextRoundBot], number: int
+        self,
+        interaction: discord.Interaction[NextRoundBot],
+        number: app_commands.Range[int, 1, FOLLOW_UP_NUMBER_MAX],
     ) -> None:
         """Cancel one pending follow-up."""
         await self.follow_ups.cancel(interaction.user.id, number)

@@ -23,6 +23,8 @@ from bot.entries import (
     FeedbackTheme,
     Stage,
 )
+from bot.errors import UserError
+from bot.limits import ENTRY_NUMBER_MAX, PAGE_MAX
 from bot.text import safe
 
 STAGE_CHOICES = [Choice(name=label, value=stage.value) for stage, label in STAGE_LABELS.items()]
@@ -32,6 +34,9 @@ STATUS_CHOICES = [
     if status != FeedbackStatus.NOT_ASKED
 ]
 THEME_CHOICES = [Choice(name=label, value=theme.value) for theme, label in THEME_LABELS.items()]
+# Discord refuses values outside these before the command reaches the bot.
+EntryNumber = app_commands.Range[int, 1, ENTRY_NUMBER_MAX]
+PageNumber = app_commands.Range[int, 1, PAGE_MAX]
 ENTRY_OPTION_DESCRIPTIONS = {
     "company": "The company (up to 100 characters)",
     "role": "The role you applied for (up to 100 characters)",
@@ -84,31 +89,71 @@ async def render_list(
 
 
 class DeleteEntryButton(
+    OwnedButton,
+    template=r"^nr:entry-delete:v2:(?P<user>\d+):(?P<entry>\d+):(?P<choice>yes|no)$",
+):
+    """Delete / Keep under a /rejection delete question.
+
+    It names the entry by its id, never reused, and not by its number: numbers start again at
+    #1 after /privacy delete, so an old question must not reach a new entry with that number.
+    """
+
+    def __init__(self, owner_id: int, entry_id: int, choice: str) -> None:
+        super().__init__(
+            f"nr:entry-delete:v2:{owner_id}:{entry_id}:{choice}",
+            label=templates.DELETE_YES if choice == "yes" else templates.DELETE_NO,
+            style=discord.ButtonStyle.danger if choice == "yes" else discord.ButtonStyle.secondary,
+            owner_id=owner_id,
+        )
+        self.entry_id = entry_id
+        self.choice = choice
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> DeleteEntryButton:
+        return cls(int(match["user"]), int(match["entry"]), match["choice"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: NextRoundBot = interaction.client
+        log = bot.rejection_log
+        try:
+            if self.choice == "no":
+                entry = await log.get_by_id(self.owner_id, self.entry_id)
+                content = templates.DELETE_KEPT.format(number=entry.number)
+            else:
+                entry = await log.delete(self.owner_id, self.entry_id)
+                content = templates.DELETED.format(
+                    number=entry.number, company=safe(entry.company, 100)
+                )
+        except UserError as refused:
+            content = refused.message  # the question is answered either way: no buttons stay
+        await interaction.response.edit_message(content=content, embed=None, view=None)
+
+
+class OldDeleteEntryButton(
     OwnedButton, template=r"^nr:entry-delete:(?P<user>\d+):(?P<number>\d+):(?P<choice>yes|no)$"
 ):
+    """A question from before entries were named by id: its number may now be another entry,
+    so it deletes nothing."""
+
     def __init__(self, owner_id: int, number: int, choice: str) -> None:
         super().__init__(
             f"nr:entry-delete:{owner_id}:{number}:{choice}",
             label=templates.DELETE_YES if choice == "yes" else templates.DELETE_NO,
-            style=discord.ButtonStyle.danger if choice == "yes" else discord.ButtonStyle.secondary,
+            style=discord.ButtonStyle.secondary,
             owner_id=owner_id,
         )
         self.number = number
         self.choice = choice
 
     @classmethod
-    def from_match(cls, match: re.Match[str]) -> DeleteEntryButton:
+    def from_match(cls, match: re.Match[str]) -> OldDeleteEntryButton:
         return cls(int(match["user"]), int(match["number"]), match["choice"])
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        bot: NextRoundBot = interaction.client
         if self.choice == "no":
             content = templates.DELETE_KEPT.format(number=self.number)
         else:
-            entry = await bot.rejection_log.delete(self.owner_id, self.number)
-            content = templates.DELETED.format(
-                number=entry.number, company=safe(entry.company, 100)
-            )
+            content = templates.CONFIRMATION_OUT_OF_DATE.format(command="/rejection delete")
         await interaction.response.edit_message(content=content, embed=None, view=None)
 
 
@@ -161,7 +206,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     @app_commands.command(name="list")
     @app_commands.describe(page="Page number (10 entries per page, newest first)")
     async def list_command(
-        self, interaction: discord.Interaction[NextRoundBot], page: int = 1
+        self, interaction: discord.Interaction[NextRoundBot], page: PageNumber = 1
     ) -> None:
         """See your logged rejections, newest first."""
         embed, view = await render_list(self.bot, interaction.user.id, page)
@@ -170,7 +215,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     @app_commands.command(name="view")
     @app_commands.describe(number="The entry number, as shown in /rejection list")
     async def view_command(
-        self, interaction: discord.Interaction[NextRoundBot], number: int
+        self, interaction: discord.Interaction[NextRoundBot], number: EntryNumber
     ) -> None:
         """Show one of your entries in full."""
         entry = await self.log.get(interaction.user.id, number)
@@ -184,7 +229,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     async def edit_command(
         self,
         interaction: discord.Interaction[NextRoundBot],
-        number: int,
+        number: EntryNumber,
         company: str | None = None,
         role: str | None = None,
         stage: str | None = None,
@@ -212,13 +257,13 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     @app_commands.command(name="delete")
     @app_commands.describe(number="The entry number, as shown in /rejection list")
     async def delete_command(
-        self, interaction: discord.Interaction[NextRoundBot], number: int
+        self, interaction: discord.Interaction[NextRoundBot], number: EntryNumber
     ) -> None:
         """Delete one of your entries (asks to confirm)."""
         entry = await self.log.get(interaction.user.id, number)
         view = discord.ui.View(timeout=None)
-        view.add_item(DeleteEntryButton(interaction.user.id, entry.number, "yes"))
-        view.add_item(DeleteEntryButton(interaction.user.id, entry.number, "no"))
+        view.add_item(DeleteEntryButton(interaction.user.id, entry.id, "yes"))
+        view.add_item(DeleteEntryButton(interaction.user.id, entry.id, "no"))
         await interaction.response.send_message(
             templates.DELETE_CONFIRM.format(number=entry.number, company=safe(entry.company, 100)),
             view=view,
@@ -236,7 +281,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     async def feedback_command(
         self,
         interaction: discord.Interaction[NextRoundBot],
-        number: int,
+        number: EntryNumber,
         status: str,
         summary: str | None = None,
         theme: str | None = None,
@@ -261,7 +306,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
 
 
 async def setup(bot: NextRoundBot) -> None:
-    bot.add_dynamic_items(ListPageButton, DeleteEntryButton)
+    bot.add_dynamic_items(ListPageButton, DeleteEntryButton, OldDeleteEntryButton)
     await bot.add_cog(Rejections(bot))
 
 

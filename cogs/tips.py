@@ -17,6 +17,7 @@ from bot.entries import NOTES_MAX, STAGE_LABELS, Stage
 from bot.errors import UserError
 from bot.followups import zone_suggestions
 from bot.interaction_errors import report_interaction_error
+from bot.limits import PAGE_MAX
 from bot.text import safe
 from bot.tip_library import BODY_MAX, TITLE_MAX, Tip
 from bot.tips import (
@@ -458,7 +459,9 @@ class TipsCog(commands.GroupCog, group_name="tips"):
     @app_commands.command(name="list")
     @app_commands.describe(page="Page number (10 tips per page)")
     async def list_command(
-        self, interaction: discord.Interaction[NextRoundBot], page: int = 1
+        self,
+        interaction: discord.Interaction[NextRoundBot],
+        page: app_commands.Range[int, 1, PAGE_MAX] = 1,
     ) -> None:
         """Every tip for this server: its own and the shipped ones, marked hidden or posted."""
         listing = await self.tips.listing(self._guild(interaction).id, page)

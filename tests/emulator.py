@@ -3445,13 +3445,19 @@ class DiscordEmulator:
         user_install: bool = False,
         locale: str | None = None,
         attachment_size_limit: int | None = None,
+        validate_options: bool = True,
     ) -> InteractionHandle:
         """A user runs a slash command (``"group sub"`` for subcommands) with typed options.
 
         Context: ``guild_id``/``channel_id`` given → in that server (the channel defaults to the
         first text channel); neither → in the bot's DM with the user. ``user_install=True``
         models a user-installed app: the command must allow install type 1, and if the bot is
-        not in that server the interaction carries only a partial guild."""
+        not in that server the interaction carries only a partial guild.
+
+        ``validate_options=False`` skips the checks Discord makes against the synced limits
+        (``min_value``/``max_value``, ``min_length``/``max_length``, ``choices``), to test
+        what the bot does when such a value arrives anyway (an old client, a stale sync, a
+        forged request). Option types and required options are still checked."""
         return self._inject_command(
             user_id,
             command,
@@ -3462,6 +3468,7 @@ class DiscordEmulator:
             user_install=user_install,
             locale=locale,
             attachment_size_limit=attachment_size_limit,
+            validate_options=validate_options,
         )
 
     async def autocomplete(
@@ -3735,6 +3742,7 @@ class DiscordEmulator:
         user_install: bool,
         locale: str | None,
         attachment_size_limit: int | None,
+        validate_options: bool = True,
     ) -> InteractionHandle:
         names = path.split()
         if not names:
@@ -3762,7 +3770,9 @@ class DiscordEmulator:
         if any(o.get("type") in subcommand_types for o in definitions):
             raise ValueError(f"/{path} is a group: name one of its subcommands")
         resolved: JSON = {}
-        leaf_options = self._typed_options(path, definitions, options, focused, place, resolved)
+        leaf_options = self._typed_options(
+            path, definitions, options, focused, place, resolved, validate=validate_options
+        )
         nested: list[JSON] = leaf_options
         for sub in reversed(chain):
             nested = [{"name": sub["name"], "type": sub["type"], "options": nested}]
@@ -3794,6 +3804,8 @@ class DiscordEmulator:
         focused: str | None,
         place: JSON,
         resolved: JSON,
+        *,
+        validate: bool = True,
     ) -> list[JSON]:
         by_name = {o["name"]: o for o in definitions}
         unknown = set(given) - set(by_name)
@@ -3824,7 +3836,13 @@ class DiscordEmulator:
                     raise ValueError(f"/{path}: required option {name!r} is missing")
                 continue
             value = self._option_value(
-                path, definition, given[name], place, resolved, check_choices=focused is None
+                path,
+                definition,
+                given[name],
+                place,
+                resolved,
+                check_choices=focused is None and validate,
+                check_limits=validate,
             )
             result.append({"name": name, "type": definition["type"], "value": value})
         return result
@@ -3838,6 +3856,7 @@ class DiscordEmulator:
         resolved: JSON,
         *,
         check_choices: bool,
+        check_limits: bool = True,
     ) -> Any:
         kind = int(definition["type"])
         name = definition["name"]
@@ -3846,19 +3865,21 @@ class DiscordEmulator:
             if not isinstance(value, str):
                 raise TypeError(f"{where} is a string option, got {value!r}")
             min_length, max_length = definition.get("min_length"), definition.get("max_length")
-            if min_length is not None and len(value) < min_length:
+            if check_limits and min_length is not None and len(value) < min_length:
                 raise ValueError(f"{where}: shorter than min_length {min_length}")
-            if max_length is not None and len(value) > max_length:
+            if check_limits and max_length is not None and len(value) > max_length:
                 raise ValueError(f"{where}: longer than max_length {max_length}")
         elif kind == OPTION_INTEGER:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{where} is an integer option, got {value!r}")
-            _check_range(where, value, definition)
+            if check_limits:
+                _check_range(where, value, definition)
         elif kind == OPTION_NUMBER:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"{where} is a number option, got {value!r}")
             value = float(value)
-            _check_range(where, value, definition)
+            if check_limits:
+                _check_range(where, value, definition)
         elif kind == OPTION_BOOLEAN:
             if not isinstance(value, bool):
                 raise TypeError(f"{where} is a boolean option, got {value!r}")

@@ -146,3 +146,70 @@ async def test_unhandled_error_gives_an_apology_and_a_log_line(
     assert len(records) == 1
     assert records[0].exc_info is not None
     assert "database on fire" in str(records[0].exc_info[1])
+
+
+def integer_options(options: list[dict[str, Any]], path: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every integer option under a command, subcommands included, named `/group sub option`."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for option in options:
+        if option["type"] in (1, 2):  # subcommand, subcommand group
+            found += integer_options(option.get("options") or [], f"{path} {option['name']}")
+        elif option["type"] == 4:
+            found.append((f"{path} {option['name']}", option))
+    return found
+
+
+async def test_every_integer_option_is_bounded_where_discord_checks_it(
+    world: World, running: RunningBot
+) -> None:
+    found = [
+        named
+        for command in world.emulator.commands()
+        for named in integer_options(command.get("options") or [], f"/{command['name']}")
+    ]
+    names = {name for name, _ in found}
+    assert {"/rejection view number", "/rejection list page", "/followups cancel number"} <= names
+    assert {"/tips list page"} <= names
+    for name, option in found:
+        low, high = option.get("min_value"), option.get("max_value")
+        assert low is not None and high is not None, name
+        assert 1 <= low < high <= 2**53 - 1, name  # Discord's integers end at 2**53 - 1
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "phrase"),
+    [
+        ("rejection view", {"number": 2**63}, "entry numbers go from 1 to 1,000,000"),
+        ("rejection view", {"number": 0}, "entry numbers go from 1 to 1,000,000"),
+        ("rejection edit", {"number": 2**63, "company": "X"}, "entry numbers go from 1"),
+        ("rejection delete", {"number": -(2**63) - 1}, "entry numbers go from 1"),
+        ("rejection feedback", {"number": 10**6 + 1, "status": "asked"}, "entry numbers go"),
+        ("rejection list", {"page": 2**63}, "page numbers go from 1 to 10,000"),
+        ("rejection list", {"page": 0}, "page numbers go from 1 to 10,000"),
+        ("followups cancel", {"number": 2**63}, "follow-up numbers go from 1 to"),
+        ("followups cancel", {"number": 0}, "follow-up numbers go from 1 to"),
+        ("tips list", {"page": 2**63}, "page numbers go from 1 to 10,000"),
+    ],
+)
+async def test_an_out_of_range_number_that_arrives_anyway_gets_one_sentence(
+    world: World,
+    running: RunningBot,
+    caplog: pytest.LogCaptureFixture,
+    command: str,
+    options: dict[str, Any],
+    phrase: str,
+) -> None:
+    user = world.admin if command.startswith("tips") else world.alice
+    with caplog.at_level(logging.ERROR, logger="nextround"):
+        interaction = await world.emulator.invoke(
+            user,
+            command,
+            options,
+            guild_id=world.guild_id,
+            channel_id=world.channel_id,
+            validate_options=False,
+        )
+        response = await interaction.wait_response()
+    assert response["data"]["flags"] & EPHEMERAL
+    assert phrase in response["data"]["content"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]

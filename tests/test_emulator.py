@@ -180,7 +180,7 @@ class EmulatorTestBot(commands.Bot):
             interaction: discord.Interaction,
             company: str,
             stage: app_commands.Choice[str],
-            days: int = 0,
+            days: app_commands.Range[int, 0, 365] = 0,
         ) -> None:
             where = "guild" if interaction.guild_id else "dm"
             await interaction.response.send_message(
@@ -363,6 +363,7 @@ async def test_command_sync_is_recorded_with_stable_ids(world: World, bot: Emula
     assert company["autocomplete"] is True
     assert [c["value"] for c in stage["choices"]] == ["screen", "final"]
     assert days["type"] == 4 and days["required"] is False
+    assert (days["min_value"], days["max_value"]) == (0, 365)
     assert global_commands["ping"]["integration_types"] == [0, 1]
     guild_copy = {c["name"]: c for c in emulator.commands(world.guild_id)}
     assert guild_copy["ping"]["guild_id"] == str(world.guild_id)
@@ -454,6 +455,32 @@ async def test_subcommand_options_are_typed_as_synced(world: World, bot: Emulato
         )
     with pytest.raises(CommandNotAvailable):
         await emulator.invoke(world.alice, "nope")
+
+
+async def test_option_limits_are_enforced_unless_validation_is_skipped(
+    world: World, bot: EmulatorTestBot
+) -> None:
+    emulator = world.emulator
+    for days in (-1, 366):
+        with pytest.raises(ValueError, match=r"min_value|max_value"):
+            await emulator.invoke(
+                world.alice, "rejection log", {"company": "A", "stage": "final", "days": days}
+            )
+    # As if the value got past Discord anyway: it reaches the bot unchanged.
+    interaction = await emulator.invoke(
+        world.alice,
+        "rejection log",
+        {"company": "A", "stage": "final", "days": 2**63},
+        validate_options=False,
+    )
+    assert (await interaction.wait_message()).content == f"logged A at final after {2**63} (dm)"
+    with pytest.raises(TypeError):
+        await emulator.invoke(
+            world.alice,
+            "rejection log",
+            {"company": "A", "stage": "final", "days": "3"},
+            validate_options=False,
+        )
 
 
 async def test_autocomplete_returns_the_bots_choices(world: World, bot: EmulatorTestBot) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
 
 from bot.entries import (
+    CONFIRMATION_SECONDS,
+    DataMark,
     Entry,
     FeedbackStatus,
     FeedbackTheme,
@@ -18,7 +21,19 @@ from bot.entries import (
     validate_new_entry,
 )
 from bot.errors import UserError
+from bot.limits import (
+    ENTRY_NUMBER_MAX,
+    FOLLOW_UP_NUMBER_MAX,
+    PAGE_MAX,
+    ROW_ID_MAX,
+    check_entry_number,
+    check_follow_up_number,
+    check_page_number,
+)
+from bot.rejection_log import spreadsheet_cell
 from bot.text import defuse_mentions, safe, truncate
+from cogs.privacy import DeleteEverythingButton
+from cogs.rejections import DeleteEntryButton
 
 TODAY = date(2027, 3, 24)
 
@@ -175,3 +190,55 @@ def test_text_is_made_safe() -> None:
     assert defuse_mentions("a@b") != "a@b"
     assert truncate("abcdef", 4) == "abc…"
     assert len(truncate("x" * 5000, 1024)) == 1024
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_a_spreadsheet_would_run_get_a_quote(start: str) -> None:
+    assert spreadsheet_cell(f"{start}1+1") == f"'{start}1+1"
+
+
+@pytest.mark.parametrize("value", ["Acme", "a=b", " =1", "", None, 3, "'quoted"])
+def test_other_csv_cells_are_kept(value: object) -> None:
+    assert spreadsheet_cell(value) == value
+
+
+@pytest.mark.parametrize(
+    ("check", "high"),
+    [
+        (check_entry_number, ENTRY_NUMBER_MAX),
+        (check_page_number, PAGE_MAX),
+        (check_follow_up_number, FOLLOW_UP_NUMBER_MAX),
+    ],
+)
+def test_numbers_outside_their_bounds_are_refused_before_any_lookup(
+    check: Callable[[int], None], high: int
+) -> None:
+    check(1)
+    check(high)
+    for value in (0, -1, high + 1, 2**63, -(2**63) - 1):
+        with pytest.raises(UserError, match=f"from 1 to {high:,}"):
+            check(value)
+    assert high <= 2**53 - 1  # the largest integer a Discord option can carry
+
+
+def test_a_delete_everything_question_is_good_for_five_minutes_either_way() -> None:
+    mark = DataMark(asked_at=1_000_000, person_since=0, last_entry_id=0)
+    assert mark.is_current(1_000_000)
+    assert mark.is_current(1_000_000 + CONFIRMATION_SECONDS)
+    assert mark.is_current(1_000_000 - CONFIRMATION_SECONDS)
+    assert not mark.is_current(1_000_000 + CONFIRMATION_SECONDS + 1)
+    assert not mark.is_current(1_000_000 - CONFIRMATION_SECONDS - 1)
+
+
+def test_confirmation_custom_ids_fit_discords_limit_at_their_largest() -> None:
+    largest_user = 2**64 - 1
+    mark = DataMark(asked_at=2**33, person_since=2**43, last_entry_id=ROW_ID_MAX)
+    buttons = [
+        DeleteEverythingButton(largest_user, mark, "yes"),
+        DeleteEntryButton(largest_user, ROW_ID_MAX, "yes"),
+    ]
+    for button in buttons:
+        assert len(button.custom_id) <= 100
+        match = button.template.match(button.custom_id)
+        assert match is not None
+        assert type(button).from_match(match).custom_id == button.custom_id

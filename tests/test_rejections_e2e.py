@@ -9,11 +9,14 @@ import re
 import zipfile
 from typing import Any
 
+import discord
 import pytest
+from discord.http import handle_message_parameters
 
+from bot import templates
 from bot.db import entries as entry_store
 from tests.conftest import RunningBot, World
-from tests.emulator import InteractionHandle
+from tests.emulator import InteractionHandle, RecordedMessage
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -123,6 +126,34 @@ async def test_bad_input_is_one_sentence_and_stores_nothing(
     assert await entry_count(running, world.alice) == 0
 
 
+async def test_text_that_shows_nothing_counts_as_empty(world: World, running: RunningBot) -> None:
+    refused = await reply(world, world.alice, "rejection log", {"company": "\u200b\u200d\ufeff"})
+    assert "can't be empty" in refused["content"]
+    assert await entry_count(running, world.alice) == 0
+    data = await reply(
+        world,
+        world.alice,
+        "rejection log",
+        {
+            "company": "\u2800Acme\u200b",
+            "role": "\u3164",
+            "interviewer": "\u115f\u1160\uffa0",
+            "notes": "\u2060\u2061\u2062\u2063\u2064\u180e",
+        },
+    )
+    assert data["embeds"][0]["title"] == "#1 · Acme"
+    await reply(
+        world,
+        world.alice,
+        "rejection feedback",
+        {"number": 1, "status": "asked", "summary": "\u200b"},
+    )
+    entry = await entry_store.get_entry(running.database, world.alice, 1)
+    assert entry is not None
+    assert (entry.company, entry.role, entry.interviewer, entry.notes) == ("Acme", None, None, None)
+    assert entry.feedback_summary is None
+
+
 async def test_mentions_in_user_text_never_ping(world: World, running: RunningBot) -> None:
     data = await reply(
         world,
@@ -150,14 +181,35 @@ async def test_numbers_are_never_reused(world: World, running: RunningBot) -> No
     assert data["embeds"][0]["title"] == "#5 · E"
 
 
-async def run_delete(world: World, user: int, number: int, confirm: bool = True) -> dict[str, Any]:
-    interaction = await run(world, user, "rejection delete", {"number": number})
-    await interaction.wait_response()
-    message = await interaction.wait_message()
-    choice = "yes" if confirm else "no"
-    click = await world.emulator.click(user, message, f"nr:entry-delete:{user}:{number}:{choice}")
+def button_id(message: RecordedMessage, label: str) -> str:
+    for row in message.components:
+        for component in row.get("components") or []:
+            if component.get("label") == label:
+                return str(component["custom_id"])
+    raise LookupError(f"no button {label!r} on message {message.id}")
+
+
+async def press(world: World, user: int, message: RecordedMessage, label: str) -> dict[str, Any]:
+    click = await world.emulator.click(user, message, button_id(message, label))
     response = await click.wait_response()
-    return response["data"]
+    data: dict[str, Any] = response["data"]
+    return data
+
+
+async def ask(
+    world: World, user: int, command: str, options: dict[str, Any] | None = None
+) -> RecordedMessage:
+    """Run a command that asks to confirm; returns the message with the buttons."""
+    interaction = await run(world, user, command, options)
+    await interaction.wait_response()
+    return await interaction.wait_message()
+
+
+async def run_delete(world: World, user: int, number: int, confirm: bool = True) -> dict[str, Any]:
+    message = await ask(world, user, "rejection delete", {"number": number})
+    return await press(
+        world, user, message, templates.DELETE_YES if confirm else templates.DELETE_NO
+    )
 
 
 async def test_another_persons_number_is_not_found(world: World, running: RunningBot) -> None:
@@ -331,6 +383,43 @@ async def test_export_contains_exactly_what_was_stored(world: World, running: Ru
     assert rows[0]["notes"] == 'Said "maybe later", 100%'
 
 
+async def test_export_csv_cells_cannot_run_as_spreadsheet_formulas(
+    world: World, running: RunningBot
+) -> None:
+    formula = '=HYPERLINK("https://example.com","Open")'
+    await reply(
+        world,
+        world.alice,
+        "rejection log",
+        {"company": formula, "role": "+1 engineer", "interviewer": "@Sam", "notes": "-2 points"},
+    )
+    await reply(
+        world,
+        world.alice,
+        "rejection feedback",
+        {"number": 1, "status": "received", "summary": "=1+1"},
+    )
+    _, files = await export(world, world.alice)
+    by_name = {file.filename: file.data for file in files}
+    document = json.loads(by_name["nextround-export.json"])
+    stored = document["entries"][0]
+    assert (stored["company"], stored["role"], stored["interviewer"], stored["notes"]) == (
+        formula,
+        "+1 engineer",
+        "@Sam",
+        "-2 points",
+    )
+    assert stored["feedback_summary"] == "=1+1"
+    rows = list(csv.DictReader(io.StringIO(by_name["nextround-export.csv"].decode("utf-8"))))
+    row = rows[0]
+    assert row["company"] == "'" + formula
+    assert row["role"] == "'+1 engineer"
+    assert row["interviewer"] == "'@Sam"
+    assert row["notes"] == "'-2 points"
+    assert row["feedback_summary"] == "'=1+1"
+    assert row["number"] == "1" and row["stage"] == "interview"
+
+
 async def test_export_zips_when_too_large_and_explains_when_still_too_large(
     world: World, running: RunningBot
 ) -> None:
@@ -356,11 +445,8 @@ async def test_privacy_delete_removes_everything_of_one_person(
     await reply(world, world.alice, "rejection log", {"company": "Acme"})
     await reply(world, world.alice, "followups settings", {"timezone": "Europe/London"})
     await reply(world, world.bob, "rejection log", {"company": "Bob's"})
-    interaction = await run(world, world.alice, "privacy delete")
-    await interaction.wait_response()
-    message = await interaction.wait_message()
-    click = await world.emulator.click(world.alice, message, f"nr:privacy-delete:{world.alice}:yes")
-    done = (await click.wait_response())["data"]["content"]
+    message = await ask(world, world.alice, "privacy delete")
+    done = (await press(world, world.alice, message, templates.PRIVACY_DELETE_YES))["content"]
     assert "1 entry" in done and "3 follow-ups" in done and "1 settings record" in done
     for table in ("entries", "people", "scheduled_jobs"):
         count = await running.database.fetch_value(
@@ -370,3 +456,115 @@ async def test_privacy_delete_removes_everything_of_one_person(
     assert await entry_count(running, world.bob) == 1
     again = await reply(world, world.alice, "rejection log", {"company": "Fresh start"})
     assert again["embeds"][0]["title"] == "#1 · Fresh start"
+
+
+async def companies(running: RunningBot, user: int) -> dict[int, str]:
+    return {e.number: e.company for e in await entry_store.list_entries(running.database, user)}
+
+
+async def test_a_stale_delete_confirmation_never_reaches_a_new_entry_with_its_number(
+    world: World, running: RunningBot
+) -> None:
+    for company in ("Old A", "Old B"):
+        await reply(world, world.alice, "rejection log", {"company": company})
+    stale = await ask(world, world.alice, "rejection delete", {"number": 2})
+    also_stale = await ask(world, world.alice, "rejection delete", {"number": 2})
+    wipe = await ask(world, world.alice, "privacy delete")
+    await press(world, world.alice, wipe, templates.PRIVACY_DELETE_YES)
+    for company in ("New A", "New B"):
+        await reply(world, world.alice, "rejection log", {"company": company})
+
+    refused = await press(world, world.alice, stale, templates.DELETE_YES)
+    assert refused["content"] == templates.ENTRY_GONE
+    assert refused["components"] == []  # the stale buttons are gone
+    kept = await press(world, world.alice, also_stale, templates.DELETE_NO)
+    assert kept["content"] == templates.ENTRY_GONE
+    assert await companies(running, world.alice) == {1: "New A", 2: "New B"}
+
+
+async def test_a_delete_confirmation_deletes_the_entry_it_was_shown_for(
+    world: World, running: RunningBot
+) -> None:
+    await reply(world, world.alice, "rejection log", {"company": "Acme"})
+    message = await ask(world, world.alice, "rejection delete", {"number": 1})
+    stranger = await world.emulator.click(
+        world.bob, message, button_id(message, templates.DELETE_YES)
+    )
+    assert (await stranger.wait_response())["data"]["content"] == templates.NOT_YOUR_BUTTON
+    done = await press(world, world.alice, message, templates.DELETE_YES)
+    assert done["content"] == "Deleted entry #1 (Acme)."
+    assert await entry_count(running, world.alice) == 0
+
+
+async def test_a_privacy_delete_confirmation_expires(world: World, running: RunningBot) -> None:
+    await reply(world, world.alice, "rejection log", {"company": "Acme"})
+    message = await ask(world, world.alice, "privacy delete")
+    assert "5 minutes" in message.content
+    running.clock.advance(5 * 60 + 1)
+    refused = await press(world, world.alice, message, templates.PRIVACY_DELETE_YES)
+    assert refused["content"] == templates.CONFIRMATION_OUT_OF_DATE.format(
+        command="/privacy delete"
+    )
+    assert await entry_count(running, world.alice) == 1
+    in_time = await ask(world, world.alice, "privacy delete")
+    running.clock.advance(5 * 60)
+    await press(world, world.alice, in_time, templates.PRIVACY_DELETE_YES)
+    assert await entry_count(running, world.alice) == 0
+
+
+async def test_a_privacy_delete_confirmation_never_reaches_data_logged_after_it(
+    world: World, running: RunningBot
+) -> None:
+    await reply(world, world.alice, "rejection log", {"company": "Acme"})
+    first = await ask(world, world.alice, "privacy delete")
+    second = await ask(world, world.alice, "privacy delete")
+    await press(world, world.alice, first, templates.PRIVACY_DELETE_YES)
+    await reply(world, world.alice, "rejection log", {"company": "Fresh start"})
+    refused = await press(world, world.alice, second, templates.PRIVACY_DELETE_YES)
+    assert refused["content"] == templates.PRIVACY_DELETE_CHANGED
+    assert await companies(running, world.alice) == {1: "Fresh start"}
+
+    # Settings alone are data too: a person recreated by a settings change is not deleted.
+    third = await ask(world, world.alice, "privacy delete")
+    fourth = await ask(world, world.alice, "privacy delete")
+    await press(world, world.alice, third, templates.PRIVACY_DELETE_YES)
+    running.clock.advance(1)
+    await reply(world, world.alice, "followups settings", {"timezone": "Europe/London"})
+    refused = await press(world, world.alice, fourth, templates.PRIVACY_DELETE_YES)
+    assert refused["content"] == templates.PRIVACY_DELETE_CHANGED
+    assert await entry_store.person_timezone(running.database, world.alice) == "Europe/London"
+
+
+async def post_as_before_the_upgrade(
+    world: World, running: RunningBot, custom_id: str
+) -> RecordedMessage:
+    """A message with a button as the previous version wrote its custom_id."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(discord.ui.Button(label="Old", custom_id=custom_id))
+    with handle_message_parameters(content="Old confirmation", view=view) as params:
+        payload = await running.bot.http.send_message(world.channel_id, params=params)
+    message = world.emulator.message(int(payload["id"]))
+    assert message is not None
+    return message
+
+
+@pytest.mark.parametrize(
+    ("old_id", "answer"),
+    [
+        ("nr:entry-delete:{user}:2:yes", "out_of_date:/rejection delete"),
+        ("nr:entry-delete:{user}:2:no", "Kept entry #2; nothing was deleted."),
+        ("nr:privacy-delete:{user}:yes", "out_of_date:/privacy delete"),
+        ("nr:privacy-delete:{user}:no", templates.PRIVACY_DELETE_CANCELLED),
+    ],
+)
+async def test_confirmations_from_before_the_upgrade_delete_nothing(
+    world: World, running: RunningBot, old_id: str, answer: str
+) -> None:
+    for company in ("A", "B"):
+        await reply(world, world.alice, "rejection log", {"company": company})
+    message = await post_as_before_the_upgrade(world, running, old_id.format(user=world.alice))
+    data = await press(world, world.alice, message, "Old")
+    if answer.startswith("out_of_date:"):
+        answer = templates.CONFIRMATION_OUT_OF_DATE.format(command=answer.split(":", 1)[1])
+    assert data["content"] == answer
+    assert await companies(running, world.alice) == {1: "A", 2: "B"}

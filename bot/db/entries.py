@@ -180,6 +180,13 @@ async def get_entry_by_id(database: Database, entry_id: int) -> Entry | None:
     return None if row is None else entry_from_row(row)
 
 
+async def get_owned_entry(database: Database, user_id: int, entry_id: int) -> Entry | None:
+    row = await database.fetch_one(
+        f"SELECT {_COLUMNS} FROM entries WHERE id = ? AND user_id = ?", (entry_id, user_id)
+    )
+    return None if row is None else entry_from_row(row)
+
+
 async def count_entries(database: Database, user_id: int) -> int:
     value = await database.fetch_value("SELECT COUNT(*) FROM entries WHERE user_id = ?", (user_id,))
     return int(value or 0)
@@ -233,11 +240,12 @@ async def set_feedback(
     return None if row is None else entry_from_row(row)
 
 
-async def delete_entry(database: Database, user_id: int, number: int) -> Entry | None:
+async def delete_entry(database: Database, user_id: int, entry_id: int) -> Entry | None:
+    """By id, not number: numbers start again at #1 after the person deletes everything."""
     row = await _write_returning(
         database,
-        f"DELETE FROM entries WHERE user_id = ? AND number = ? RETURNING {_COLUMNS}",
-        (user_id, number),
+        f"DELETE FROM entries WHERE id = ? AND user_id = ? RETURNING {_COLUMNS}",
+        (entry_id, user_id),
     )
     return None if row is None else entry_from_row(row)
 
@@ -278,9 +286,41 @@ async def person_rows(database: Database, user_id: int) -> dict[str, list[dict[s
     return found
 
 
-async def delete_person(database: Database, user_id: int) -> dict[str, int]:
-    """Delete every row of one person everywhere; returns how many rows of each kind went."""
+# The person's row's creation time and their newest entry's id (0 when there is none).
+_DATA_MARK_SQL = """
+SELECT COALESCE((SELECT created_at FROM people WHERE user_id = :user), 0) AS since,
+    COALESCE((SELECT MAX(id) FROM entries WHERE user_id = :user), 0) AS last
+"""
+# Whether anything was added after a mark: a person row created anew, or a newer entry.
+_CHANGED_SINCE_SQL = """
+SELECT EXISTS (SELECT 1 FROM people WHERE user_id = :user AND created_at != :since)
+    OR EXISTS (SELECT 1 FROM entries WHERE user_id = :user AND id > :last)
+"""
+
+
+async def data_mark(database: Database, user_id: int) -> tuple[int, int]:
+    """(person_since, last_entry_id): how far the person's data goes now."""
+    row = await database.fetch_one(_DATA_MARK_SQL, {"user": user_id})
+    assert row is not None
+    return int(row["since"]), int(row["last"])
+
+
+async def delete_person(
+    database: Database, user_id: int, *, unchanged_since: tuple[int, int] | None = None
+) -> dict[str, int] | None:
+    """Delete every row of one person everywhere; returns how many rows of each kind went.
+
+    With `unchanged_since` (a `data_mark`), nothing is deleted and None is returned if data
+    was added after that mark; checked in the same transaction as the deletion."""
     async with database.transaction() as tx:
+        if unchanged_since is not None:
+            since, last = unchanged_since
+            changed = await tx.fetch_one(
+                _CHANGED_SINCE_SQL, {"user": user_id, "since": since, "last": last}
+            )
+            assert changed is not None
+            if changed[0]:
+                return None
         entries = await tx.execute("DELETE FROM entries WHERE user_id = ?", (user_id,))
         entries_deleted = entries.rowcount
         scheduled = await tx.execute("DELETE FROM scheduled_jobs WHERE user_id = ?", (user_id,))
