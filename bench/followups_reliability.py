@@ -29,6 +29,12 @@ Choices:
 
 Usage: python bench/followups_reliability.py [--follow-ups 2000] [--kills 20] [--seed N]
        [--rate R] [--users U] [--kill-after MIN MAX] [--quick] [--keep]
+       python bench/followups_reliability.py --stall 75 [--stall-rate 18]
+
+`--stall S` is the stalled-process scenario: two processes on the same database, one stopped
+with SIGSTOP while it sends, for S seconds (past its 60 s leases) while the other goes on, then
+SIGCONT: it carries on holding claims that are no longer its own, and must send none of them.
+Each process paces at `--stall-rate`; the drain rate is not judged (a process is stopped).
 
 `--quick` is a smoke run (300 follow-ups, 5 kills): with 5 restarts in a drain of about 15 s
 the restart gaps alone cost a tenth of it, so its drain rate is shown but not judged.
@@ -269,14 +275,14 @@ class BotProcesses:
         }
         self.runs: list[Run] = []
 
-    def spawn(self) -> Run:
+    def spawn(self, **settings: str) -> Run:
         number = len(self.runs) + 1
         log_path = self.workdir / f"bot-{number:02d}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "bot"],
                 cwd=self.workdir,  # no stray .env is read
-                env=self.env,
+                env={**self.env, **settings},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -379,13 +385,15 @@ def unfinished(path: Path) -> int:
     return int(count)
 
 
-def held_rows(path: Path) -> tuple[list[int], set[int], int]:
-    """Rows a killed process held (claimed, not acknowledged), those with an attempt recorded,
-    and how many rows are still unfinished."""
+def held_rows(path: Path, owner: str | None = None) -> tuple[list[int], set[int], int]:
+    """Rows a killed process held (claimed, not acknowledged; by `owner` when given), those
+    with an attempt recorded, and how many rows are still unfinished."""
     with read_only(path) as connection:
         rows = connection.execute(
             "SELECT id, nonce IS NOT NULL FROM scheduled_jobs "
-            "WHERE kind LIKE 'followup:%' AND state = 'running' ORDER BY id"
+            "WHERE kind LIKE 'followup:%' AND state = 'running' "
+            "AND (? IS NULL OR lease_owner = ?) ORDER BY id",
+            (owner, owner),
         ).fetchall()
     held = [int(row[0]) for row in rows]
     attempted = {int(row[0]) for row in rows if row[1]}
@@ -488,6 +496,70 @@ def run_scenario(
     # An orderly stop of the last process (SIGTERM, as systemd would) must also work.
     last.exit_status = stop_process(last.process, STOP_GRACE)
     return Outcome(drained, killed, list(bots.runs), last.exit_status)
+
+
+def run_stall_scenario(
+    bots: BotProcesses,
+    emulator: EmulatorProcess,
+    database: Path,
+    *,
+    rate: float,
+    stall: float,
+    delay_range: tuple[float, float],
+    rng: random.Random,
+    timeout: float,
+) -> tuple[Outcome, Run, dict[str, Any]]:
+    """Two processes share the database; one is stopped (SIGSTOP) while it sends, for longer
+    than its leases, while the other goes on; then it carries on (SIGCONT) as if nothing
+    happened, holding claims that are no longer its own."""
+    started = time.monotonic()
+    runs: list[Run] = []
+    for name in ("a", "b"):
+        before = int(emulator.state()["identify_count"])
+        run = bots.spawn(NEXTROUND_INSTANCE=f"{INSTANCE}-{name}", NEXTROUND_SEND_RATE=f"{rate:g}")
+        wait_until_up(emulator, run, before)
+        runs.append(run)
+    stalled, other = runs
+    stalled.kill_delay = rng.uniform(*delay_range)
+    sleep_while_alive(stalled, stalled.kill_delay)
+    os.kill(stalled.process.pid, signal.SIGSTOP)
+    stopped_at = time.monotonic()
+    stalled.killed_at = stopped_at
+    stalled.held, stalled.attempted, stalled.remaining = held_rows(database, f"{INSTANCE}-a")
+    progress(
+        f"stopped process a {stalled.kill_delay:.2f} s after both connected; it held "
+        f"{len(stalled.held)} ({len(stalled.attempted)} with a nonce); {stalled.remaining} "
+        f"unfinished; process b goes on for {stall:.0f} s"
+    )
+    sleep_while_alive(other, stall)
+    os.kill(stalled.process.pid, signal.SIGCONT)
+    resumed_at = time.monotonic()
+    progress("process a continues")
+    drained = False
+    while time.monotonic() - started < timeout:
+        for run in runs:
+            if run.process.poll() is not None:
+                raise BenchError(f"bot run {run.number} exited:\n{tail(run.log_path)}")
+        if unfinished(database) == 0:
+            drained = True
+            break
+        time.sleep(0.1)
+    else:
+        progress(f"timed out after {timeout:.0f} s with rows unfinished")
+    time.sleep(2.0)  # let process a finish what it held, so anything it sent is counted
+    for run in runs:
+        run.exit_status = stop_process(run.process, STOP_GRACE)
+    stall_info = {
+        "stalled_seconds": round(resumed_at - stopped_at, 1),
+        "held_at_stop": len(stalled.held),
+        "with_nonce_at_stop": len(stalled.attempted),
+        "abandoned_sends": sum(
+            1
+            for line in stalled.log_path.read_text(errors="replace").splitlines()
+            if "not sent:" in line
+        ),
+    }
+    return Outcome(drained, [], runs, other.exit_status), stalled, stall_info
 
 
 # -- counting ----------------------------------------------------------------------------------
@@ -671,6 +743,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="a smoke run: 300 follow-ups, 5 kills, the drain rate shown but not judged",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, db)")
+    parser.add_argument(
+        "--stall",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="the stalled-process scenario instead of the kills: two processes on one "
+        "database, one SIGSTOPped this long while it sends (75 s: past its 60 s leases), then "
+        "SIGCONT; each process at --stall-rate",
+    )
+    parser.add_argument(
+        "--stall-rate",
+        type=float,
+        default=18.0,
+        help="NEXTROUND_SEND_RATE of each of the two processes in --stall (default 18: both "
+        "buckets' burst plus a second of refill stay at 46, a margin under 50 for requests "
+        "that arrive bunched; a budget shared between processes is not part of this)",
+    )
     args = parser.parse_args(argv)
     args.follow_ups = args.follow_ups or (300 if args.quick else 2000)
     args.kills = args.kills if args.kills is not None else (5 if args.quick else 20)
@@ -729,15 +818,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{delay_range[0]:.1f}-{delay_range[1]:.1f} s after each start"
         )
         bots = BotProcesses(workdir, database, emulator, args.rate)
-        outcome = run_scenario(
-            bots,
-            emulator,
-            database,
-            kills=args.kills,
-            delay_range=delay_range,
-            rng=rng,
-            timeout=args.timeout,
-        )
+        stall_info: dict[str, Any] | None = None
+        if args.stall is not None:
+            outcome, stalled, stall_info = run_stall_scenario(
+                bots,
+                emulator,
+                database,
+                rate=args.stall_rate,
+                stall=args.stall,
+                delay_range=(1.0, 4.0),
+                rng=rng,
+                timeout=args.timeout,
+            )
+        else:
+            outcome = run_scenario(
+                bots,
+                emulator,
+                database,
+                kills=args.kills,
+                delay_range=delay_range,
+                rng=rng,
+                timeout=args.timeout,
+            )
         progress("counting what people received")
         delivery = count_deliveries(emulator, user_ids)
         state = emulator.state()
@@ -762,7 +864,91 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    if stall_info is not None:
+        return report_stall(args, rows, outcome, stalled, stall_info, delivery, state, requests)
     return report(args, delay_range, rows, outcome, delivery, state, requests, finals, problems)
+
+
+def report_stall(
+    args: argparse.Namespace,
+    rows: dict[int, int],
+    outcome: Outcome,
+    stalled: Run,
+    stall_info: dict[str, Any],
+    delivery: Delivery,
+    state: dict[str, Any],
+    requests: list[dict[str, Any]],
+) -> int:
+    total = len(rows)
+    counts = delivery.per_row
+    delivered = sum(1 for row in rows if counts[row] >= 1)
+    duplicated = sum(count - 1 for row, count in counts.items() if row in rows and count > 1)
+    lost = total - delivered
+    stats: dict[str, int] = {key: int(value) for key, value in state["stats"].items()}
+    rates = measure_rates(requests, outcome.runs)
+    sent_before_stop = sum(
+        1
+        for row in stalled.held
+        if row in rates.first_sent_at and rates.first_sent_at[row] < (stalled.killed_at or 0)
+    )
+    global_429, route_429 = stats.get("global_429", 0), stats.get("route_429", 0)
+    checks = {
+        "delivered": delivered == total,
+        "lost": lost == 0,
+        "duplicated": duplicated == 0 and delivery.misdirected == 0,
+        "no_429": global_429 == 0 and route_429 == 0 and rates.statuses.get(429, 0) == 0,
+        "drained": outcome.drained,
+    }
+    passed = all(checks.values())
+    print(
+        f"NextRound follow-up reliability, a stalled process: {total:,} follow-ups due, two "
+        f"processes on one database at {args.stall_rate:g}/s each, seed {args.seed}"
+    )
+    print(
+        f"  stall       process a SIGSTOPped {stalled.kill_delay:.2f} s after both connected, "
+        f"for {stall_info['stalled_seconds']} s (leases are 60 s), then SIGCONT"
+    )
+    print(
+        f"              at the stop it held {stall_info['held_at_stop']} rows, "
+        f"{stall_info['with_nonce_at_stop']} with an attempt (nonce) recorded, "
+        f"{sent_before_stop} already delivered but unacknowledged"
+    )
+    print(
+        f"              after SIGCONT it gave up {stall_info['abandoned_sends']} sends whose "
+        "lease it had lost"
+    )
+    print(f"  delivered   {delivered:>6,} / {total:,}   {mark(delivered == total)}")
+    print(f"  lost        {lost:>6,}           target 0       {mark(lost == 0)}")
+    print(f"  duplicated  {duplicated:>6,}           target 0       {mark(duplicated == 0)}")
+    print(
+        f"  resends Discord de-duplicated by nonce: {stats.get('nonce_dedup', 0):,}; "
+        f"history look-ups: {rates.routes.get(HISTORY_ROUTE, 0):,}"
+    )
+    print(f"  busiest 1 s {rates.busiest} requests arrived (limit {DISCORD_GLOBAL_RATE:g})")
+    print(f"  429s        global {global_429}, per route {route_429}   {mark(checks['no_429'])}")
+    failed = [name for name, ok in checks.items() if not ok]
+    print()
+    print(f"result: {'pass' if passed else 'FAIL (' + ', '.join(failed) + ')'}")
+    summary = {
+        "benchmark": "followups_reliability_stall",
+        "follow_ups": total,
+        "send_rate_each": args.stall_rate,
+        "seed": args.seed,
+        **stall_info,
+        "sent_before_stop_unacknowledged": sent_before_stop,
+        "delivered": delivered,
+        "lost": lost,
+        "duplicated": duplicated,
+        "nonce_dedup": stats.get("nonce_dedup", 0),
+        "history_lookups": rates.routes.get(HISTORY_ROUTE, 0),
+        "global_429": global_429,
+        "route_429": route_429,
+        "busiest_second": rates.busiest,
+        "checks": checks,
+        "pass": passed,
+    }
+    print(json.dumps(summary, separators=(",", ":")), flush=True)
+    return 0 if passed else 1
 
 
 def report(

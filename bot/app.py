@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import replace
 
 import aiohttp
 import discord
@@ -13,6 +14,7 @@ from bot.client import NextRoundBot, apply_discord_endpoints
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
+from bot.db.connection import InstanceInUse
 
 log = logging.getLogger("nextround")
 
@@ -25,6 +27,14 @@ async def run_bot(settings: Settings, clock: Clock | None = None) -> None:
         database = await Database.open(settings.database_path, clock)
     except DatabaseError as error:
         raise ConfigError("NEXTROUND_DB", str(error)) from None
+    try:
+        # Claimed before anything runs, so two live processes never share a name.
+        owner = await database.claim_instance(settings.instance_name or None)
+    except InstanceInUse as error:
+        await database.close()
+        raise ConfigError("NEXTROUND_INSTANCE", str(error)) from None
+    settings = replace(settings, instance_name=owner)
+    log.info("instance name %s", owner)
     main_task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     if main_task is not None:

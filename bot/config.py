@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +132,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     max_sleep_seconds = _positive_number(env, "NEXTROUND_MAX_SLEEP", 30.0)
     send_rate = _positive_number(env, "NEXTROUND_SEND_RATE", 45.0, maximum=DISCORD_GLOBAL_RATE)
     force_sync = _flag(env, "NEXTROUND_FORCE_SYNC")
-    instance_name = _text(env, "NEXTROUND_INSTANCE") or socket.gethostname()
+    # Empty: the host name, made unique among the live processes on the database at start.
+    instance_name = _text(env, "NEXTROUND_INSTANCE") or ""
     if len(instance_name) > 100:
         raise ConfigError("NEXTROUND_INSTANCE", "must be at most 100 characters")
     token = _text(env, "DISCORD_TOKEN")

@@ -22,6 +22,7 @@ from bot.scheduler import LeaseLost, Scheduler
 from tests.conftest import START, TOKEN, BotFactory, RunningBot, World
 from tests.emulator import READ_MESSAGE_HISTORY
 from tests.test_followups_e2e import command, follow_up_rows, move_to
+from tests.test_process import start_process
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -436,3 +437,29 @@ async def until_cache_sees(running: RunningBot, world: World, *, read_history: b
         return channel.permissions_for(guild.me).read_message_history == read_history  # type: ignore[union-attr]
 
     await until(sees, "the permission change to reach the bot's cache")
+
+
+async def test_a_second_process_with_the_same_explicit_name_stops_with_one_line(
+    world: World, tmp_path: Path
+) -> None:
+    database = tmp_path / "nextround.sqlite3"
+    settings = {
+        "DISCORD_API_BASE_URL": world.emulator.api_base,
+        "DISCORD_GATEWAY_URL": world.emulator.gateway_url,
+        "NEXTROUND_DB": str(database),
+        "NEXTROUND_INSTANCE": "worker-1",
+    }
+    first = await start_process(tmp_path, **settings)
+    try:
+        await world.emulator.wait_until_connected(timeout=20)
+        second = await start_process(tmp_path, **settings)
+        output, _ = await asyncio.wait_for(second.communicate(), timeout=20)
+        assert second.returncode == 2
+        lines = output.decode().strip().splitlines()
+        assert lines == [
+            f"nextround: NEXTROUND_INSTANCE: another running process uses the instance name "
+            f"'worker-1' on {database}; give each process its own name"
+        ]
+    finally:
+        first.terminate()
+        await first.wait()
