@@ -14,9 +14,10 @@ from bot.config import ConfigError, configure_logging, load_settings
 
 def main() -> None:
     # The .env of the working directory (not of the package); real environment variables win.
-    load_dotenv(Path.cwd() / ".env")
+    dotenv_file = Path.cwd() / ".env"
+    load_dotenv(dotenv_file)
     try:
-        settings = load_settings(os.environ)
+        settings = load_settings(os.environ, dotenv_file if dotenv_file.is_file() else None)
     except ConfigError as error:
         print(f"nextround: {error}", file=sys.stderr)
         raise SystemExit(2) from None

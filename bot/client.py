@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot import templates
 from bot.clock import Clock, SystemClock
-from bot.config import DISCORD_GLOBAL_RATE, Settings
+from bot.config import DISCORD_GLOBAL_RATE, ConfigError, Settings
 from bot.db import Database, sync_state
 from bot.entries import Entry
 from bot.followups import STEPS as FOLLOW_UP_STEPS
@@ -72,12 +72,20 @@ class PacedConnector(aiohttp.TCPConnector):
     interaction webhooks are outside the global limit and go at once.
 
     A connector rather than an aiohttp trace: it is one check per request, where a trace
-    config makes aiohttp build and signal a dozen events for every request, replies too."""
+    config makes aiohttp build and signal a dozen events for every request, replies too.
 
-    def __init__(self, limiter: TokenBucket, api_base_url: str) -> None:
+    It also sees discord.py's first connection to the gateway. discord.py cannot retry that
+    one: its reconnect path reads the sequence number of a websocket it never had and ends
+    in an AttributeError. So until the gateway has been reached once, failing to reach it is
+    a setting to fix (`ConfigError`, which discord.py does not catch); after that it is an
+    outage, left to discord.py's own reconnects and resumes."""
+
+    def __init__(self, limiter: TokenBucket, api_base_url: str, gateway_url: str) -> None:
         super().__init__(limit=0)  # what discord.py uses when given no connector
         self._limiter = limiter
         self._api_prefix = yarl.URL(api_base_url).path.rstrip("/") + "/"
+        self._gateway_url = gateway_url
+        self.gateway_reached = False
 
     def is_paced(self, path: str) -> bool:
         if not path.startswith(self._api_prefix):
@@ -93,7 +101,24 @@ class PacedConnector(aiohttp.TCPConnector):
     ) -> aiohttp.connector.Connection:
         if self.is_paced(req.url.path):
             await self._limiter.acquire()
-        return await super().connect(req, traces, timeout)
+        if self.gateway_reached or req.url.scheme not in ("ws", "wss"):
+            return await super().connect(req, traces, timeout)
+        try:
+            connection = await super().connect(req, traces, timeout)
+        except OSError as error:  # refused, DNS, TLS and connect timeouts alike
+            if isinstance(error, aiohttp.ClientConnectorError):
+                reason = str(error.os_error)
+            elif isinstance(error, TimeoutError):
+                reason = "timed out"
+            else:
+                reason = str(error)
+            raise ConfigError(
+                "DISCORD_GATEWAY_URL",
+                f"cannot reach {self._gateway_url} ({reason}); check the network, "
+                "or this setting if you changed it",
+            ) from None
+        self.gateway_reached = True
+        return connection
 
 
 class NextRoundBot(commands.Bot):
@@ -169,8 +194,19 @@ class NextRoundBot(commands.Bot):
         # here, inside the running loop, as aiohttp requires.
         connector = self.http.connector
         if not isinstance(connector, PacedConnector) or connector.closed:
-            self.http.connector = PacedConnector(self.send_limiter, self.settings.api_base_url)
-        await super().login(token)
+            self.http.connector = PacedConnector(
+                self.send_limiter, self.settings.api_base_url, self.settings.gateway_url
+            )
+        try:
+            await super().login(token)
+        except discord.NotFound:
+            # Login is the first request (GET /users/@me): a 404 there means the base URL
+            # is not Discord's API, or a proxy's path to it is wrong.
+            raise ConfigError(
+                "DISCORD_API_BASE_URL",
+                f"{self.settings.api_base_url} answered 404 Not Found at login; give the REST "
+                "API's base including the version, e.g. https://discord.com/api/v10",
+            ) from None
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from dotenv import dotenv_values
 
 DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -15,6 +18,7 @@ DEFAULT_DATABASE = Path("data") / "nextround.sqlite3"
 # replies (which do not count towards it) are never starved either.
 DISCORD_GLOBAL_RATE = 50.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TOKEN_HELP = "Discord Developer Portal → your application → Bot → Reset Token"
 
 
 class ConfigError(Exception):
@@ -84,7 +88,44 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
         return default
     if not value.startswith(tuple(f"{scheme}://" for scheme in schemes)):
         raise ConfigError(name, f"{value!r} must start with {' or '.join(schemes)}://")
-    return value.rstrip("/") if name == "DISCORD_API_BASE_URL" else value
+    return value
+
+
+def _api_base_url(env: Mapping[str, str]) -> str:
+    name = "DISCORD_API_BASE_URL"
+    value = _url(env, name, DEFAULT_API_BASE_URL, ("https", "http")).rstrip("/")
+    # discord.py appends routes such as /users/@me to this as it is: without the version
+    # every request, login first, is a 404.
+    if re.search(r"/v\d+$", value) is None:
+        example = f"{value}/v10" if value.endswith("/api") else DEFAULT_API_BASE_URL
+        raise ConfigError(name, f"{value!r} must end in the API version, e.g. {example}")
+    return value
+
+
+def _token(env: Mapping[str, str], dotenv_file: Path | None) -> str:
+    """The bot token, or an error that says where it is missing."""
+    token = _text(env, "DISCORD_TOKEN")
+    if token is not None:
+        return token
+    if "DISCORD_TOKEN" not in env:
+        if dotenv_file is None:
+            problem = f"not set; copy .env.example to .env and paste your bot token ({TOKEN_HELP})"
+        else:
+            problem = f"not set; add DISCORD_TOKEN=your-bot-token to {dotenv_file} ({TOKEN_HELP})"
+        raise ConfigError("DISCORD_TOKEN", problem)
+    # Set but empty: .env.example ships an empty line to paste into, and a real environment
+    # variable, even an empty one, wins over .env.
+    from_dotenv = dotenv_values(dotenv_file) if dotenv_file is not None else {}
+    if "DISCORD_TOKEN" in from_dotenv and not (from_dotenv["DISCORD_TOKEN"] or "").strip():
+        problem = (
+            f"empty in {dotenv_file}; paste your bot token after DISCORD_TOKEN= ({TOKEN_HELP})"
+        )
+    else:
+        problem = (
+            "set but empty in the environment, which wins over .env; set it to your bot token "
+            f"or unset it ({TOKEN_HELP})"
+        )
+    raise ConfigError("DISCORD_TOKEN", problem)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -121,13 +162,16 @@ def prepare_database_path(raw: str | None) -> Path:
     return path
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build settings from `env`; raise `ConfigError` naming the first bad variable."""
+def load_settings(env: Mapping[str, str], dotenv_file: Path | None = None) -> Settings:
+    """Build settings from `env`; raise `ConfigError` naming the first bad variable.
+
+    `dotenv_file` is the `.env` that was read into `env`, if there was one: a missing token is
+    then explained in terms of that file."""
     level = (_text(env, "LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError("LOG_LEVEL", f"{level!r} must be one of {', '.join(LOG_LEVELS)}")
     dev_guild_id = _snowflake(env, "DEV_GUILD_ID")
-    api_base_url = _url(env, "DISCORD_API_BASE_URL", DEFAULT_API_BASE_URL, ("https", "http"))
+    api_base_url = _api_base_url(env)
     gateway_url = _url(env, "DISCORD_GATEWAY_URL", DEFAULT_GATEWAY_URL, ("wss", "ws"))
     max_sleep_seconds = _positive_number(env, "NEXTROUND_MAX_SLEEP", 30.0)
     send_rate = _positive_number(env, "NEXTROUND_SEND_RATE", 45.0, maximum=DISCORD_GLOBAL_RATE)
@@ -136,13 +180,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     instance_name = _text(env, "NEXTROUND_INSTANCE") or ""
     if len(instance_name) > 100:
         raise ConfigError("NEXTROUND_INSTANCE", "must be at most 100 characters")
-    token = _text(env, "DISCORD_TOKEN")
-    if token is None:
-        raise ConfigError(
-            "DISCORD_TOKEN",
-            "not set; copy .env.example to .env and paste your bot token "
-            "(Discord Developer Portal → your application → Bot → Reset Token)",
-        )
+    token = _token(env, dotenv_file)
     return Settings(
         token=token,
         database_path=prepare_database_path(_text(env, "NEXTROUND_DB")),

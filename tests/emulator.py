@@ -24,10 +24,19 @@ host="127.0.0.1", port=0, ack_deadline=3.0, token_ttl=900.0, nonce_window=180.0,
 heartbeat_interval_ms=41250, global_rate_limit=50, route_limits=None,
 default_route_limit=(50, 1.0), route_limits_enabled=True, attachment_size_limit=10 MiB,
 bot_permissions=DEFAULT_BOT_PERMISSIONS, dm_requires_mutual_guild=False,
-user_app_followup_limit=5, default_integration_types=(0,))``. ``token=None`` accepts any
-``Bot <token>``; otherwise a wrong token gets 401 (REST) or close code 4004 (gateway). The
-application id defaults to the bot user's id, as for current Discord apps. Most settings are
-plain attributes that tests may change later (``emu.ack_deadline = 0.2``).
+user_app_followup_limit=5, default_integration_types=(0,), clock=None)``. ``token=None``
+accepts any ``Bot <token>``; otherwise a wrong token gets 401 (REST) or close code 4004
+(gateway). The application id defaults to the bot user's id, as for current Discord apps. Most
+settings are plain attributes that tests may change later (``emu.ack_deadline = 0.2``).
+
+Time: ``clock`` is a function returning seconds (``time.monotonic`` when ``None``). Everything
+the emulator times runs on it plus ``advance_time``: the acknowledgement deadline, follow-up
+token expiry, the nonce window, the global and per-route rate limits, fault delays, and the
+times it reports (snowflakes, timestamps, ``X-RateLimit-Reset``). A clock that stands still
+(``clock=lambda: 0.0``) makes all of these move only when the test calls ``advance_time``.
+A client still sleeps real time for a 429's ``retry_after``: ``emu.on_rate_limited`` (``None``,
+or a function called with ``retry_after`` each time a 429 is served) set to
+``emu.advance_time`` makes that much emulator time pass at once, as if the client had waited.
 
 Lifecycle: ``await emu.start()`` (sets ``api_base``, ``gateway_url``, ``base_url``),
 ``await emu.close()``.
@@ -68,7 +77,8 @@ Waiting: ``await emu.wait_for(predicate, timeout=5.0, what="...")``,
 
 Faults: ``emu.fault(method, path_regex, status=None, *, code=None, message=None,
 retry_after=None, global_=False, times=1, delay=None) -> Fault`` (``times=None`` means
-forever; ``status=None`` with ``delay`` only slows the request down), ``emu.clear_faults()``,
+forever; ``delay`` holds the request for that many seconds of emulator time; ``status=None``
+with ``delay`` only slows the request down), ``emu.clear_faults()``,
 ``emu.set_route_limit(route_key, limit, per=1.0)`` / ``emu.set_route_limit(route_key, None)``
 (route keys look like ``"POST /channels/{channel_id}/messages"``), ``emu.route_limits_enabled``,
 ``emu.global_rate_limit`` (``None`` disables).
@@ -971,13 +981,15 @@ class DiscordEmulator:
         dm_requires_mutual_guild: bool = False,
         user_app_followup_limit: int = 5,
         default_integration_types: Sequence[int] = (INSTALL_GUILD,),
+        clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] | None = None,
     ) -> None:
         self.host = host
-        # Unix seconds for snowflakes and timestamps; a test passes the bot's injected clock so
-        # that Discord's "now" and the bot's agree, as they do in production. Windows and
-        # deadlines (nonce de-duplication, tokens, rate limits) then pass both with real time
-        # and as that clock is moved.
+        # `clock`: seconds for windows and deadlines (default: real monotonic time).
+        # `wall_clock`: Unix seconds for snowflakes and timestamps; a test passes the bot's
+        # injected clock so that Discord's "now" and the bot's agree, as in production.
+        # Windows and deadlines (nonce de-duplication, tokens, rate limits) then also pass as
+        # that clock is moved.
         self._wall_clock = wall_clock or time.time
         self._follows_wall_clock = wall_clock is not None
         self._wall_clock_start = self._wall_clock()
@@ -998,7 +1010,10 @@ class DiscordEmulator:
         self.user_app_followup_limit = user_app_followup_limit
         self.default_integration_types = list(default_integration_types)
 
+        self._clock = clock or time.monotonic
         self._time_offset = 0.0
+        # Wall time is read off the same clock, so reported times agree with the limits.
+        self._wall_origin = time.time() - self._clock()
         self._snowflake = SnowflakeGenerator(self._wall)
 
         # Identity
@@ -1037,6 +1052,7 @@ class DiscordEmulator:
         self.max_recorded_requests = 100_000
         self.stats: collections.Counter[str] = collections.Counter()
         self._faults: list[Fault] = []
+        self.on_rate_limited: Callable[[float], None] | None = None
         self._buckets: dict[str, _Bucket] = {}
         self._global_window: collections.deque[float] = collections.deque()
 
@@ -1114,16 +1130,27 @@ class DiscordEmulator:
     # ------------------------------------------------------------------------------------------
 
     def _wall(self) -> float:
-        return self._wall_clock() + self._time_offset
+        if self._follows_wall_clock:
+            return self._wall_clock() + self._time_offset
+        return self._wall_origin + self._mono()
 
     def _mono(self) -> float:
         moved = self._wall_clock() - self._wall_clock_start if self._follows_wall_clock else 0.0
-        return time.monotonic() + self._time_offset + moved
+        return self._clock() + self._time_offset + moved
 
     def advance_time(self, seconds: float) -> None:
         """Move the emulator's clocks forward (token expiry, nonce window, rate limits)."""
         self._time_offset += seconds
         self._changed()
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait until ``seconds`` of emulator time have passed: real time with the default
+        clock; with one that stands still, until the test moves it on."""
+        deadline = self._mono() + seconds
+        while (remaining := deadline - self._mono()) > 0:
+            event = self._changed_event  # advance_time sets it
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
 
     def _changed(self) -> None:
         event = self._changed_event
@@ -2132,13 +2159,16 @@ class DiscordEmulator:
         }
         if global_:
             all_headers["X-RateLimit-Global"] = "true"
-        return ApiError(
+        error = ApiError(
             429,
             0,
             "You are being rate limited.",
             headers=all_headers,
             extra={"retry_after": round(retry_after, 3), "global": global_},
         )
+        if self.on_rate_limited is not None:
+            self.on_rate_limited(retry_after)
+        return error
 
     def _check_global_limit(self) -> None:
         if self.global_rate_limit is None:
@@ -2197,7 +2227,7 @@ class DiscordEmulator:
             fault.hits += 1
             self.stats["fault"] += 1
             if fault.delay:
-                await asyncio.sleep(fault.delay)
+                await self._sleep(fault.delay)
             if fault.hold is not None:
                 await fault.hold.wait()
             if fault.status is None:

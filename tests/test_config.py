@@ -40,6 +40,11 @@ def run_bot(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
         ({"DISCORD_TOKEN": "x", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"DISCORD_TOKEN": "x", "NEXTROUND_SEND_RATE": "60"}, "NEXTROUND_SEND_RATE"),
         ({"DISCORD_TOKEN": "x", "DISCORD_API_BASE_URL": "discord.com"}, "DISCORD_API_BASE_URL"),
+        (
+            {"DISCORD_TOKEN": "x", "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api"},
+            "DISCORD_API_BASE_URL",
+        ),
+        ({"DISCORD_TOKEN": ""}, "DISCORD_TOKEN"),
     ],
 )
 def test_bad_settings_give_one_line_and_exit_2(
@@ -109,3 +114,56 @@ def test_config_error_names_the_variable() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({"DISCORD_TOKEN": "t", "NEXTROUND_MAX_SLEEP": "-1"})
     assert caught.value.variable == "NEXTROUND_MAX_SLEEP"
+
+
+def only_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_no_token_anywhere_says_copy_the_example(tmp_path: Path) -> None:
+    line = only_line(run_bot({}, tmp_path))
+    assert line.startswith("nextround: DISCORD_TOKEN: not set; copy .env.example to .env")
+
+
+def test_empty_token_in_dotenv_says_where_to_paste_it(tmp_path: Path) -> None:
+    # What a fresh copy of .env.example holds until the token is pasted.
+    (tmp_path / ".env").write_text("# the bot token\nDISCORD_TOKEN=\n")
+    line = only_line(run_bot({}, tmp_path))
+    assert line.startswith(f"nextround: DISCORD_TOKEN: empty in {tmp_path / '.env'}; paste ")
+    assert ".env.example" not in line
+
+
+def test_dotenv_without_a_token_line_says_add_one(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("LOG_LEVEL=INFO\n")
+    line = only_line(run_bot({}, tmp_path))
+    assert line.startswith("nextround: DISCORD_TOKEN: not set; add DISCORD_TOKEN=")
+    assert str(tmp_path / ".env") in line
+    assert ".env.example" not in line
+
+
+@pytest.mark.parametrize("dotenv", [None, "DISCORD_TOKEN=from-dotenv\n"])
+def test_empty_token_in_the_environment_says_so(tmp_path: Path, dotenv: str | None) -> None:
+    if dotenv is not None:
+        (tmp_path / ".env").write_text(dotenv)  # the empty variable wins over this token
+    line = only_line(run_bot({"DISCORD_TOKEN": ""}, tmp_path))
+    assert line.startswith("nextround: DISCORD_TOKEN: set but empty in the environment")
+    assert ".env.example" not in line
+
+
+def test_api_base_without_a_version_is_refused_with_an_example(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"DISCORD_TOKEN": "t", "DISCORD_API_BASE_URL": "http://127.0.0.1:8765/api/"})
+    assert caught.value.variable == "DISCORD_API_BASE_URL"
+    assert "http://127.0.0.1:8765/api/v10" in str(caught.value)
+    settings = load_settings(
+        {
+            "DISCORD_TOKEN": "t",
+            "DISCORD_API_BASE_URL": "http://proxy.internal:8080/api/v9",
+            "NEXTROUND_DB": str(tmp_path / "x.db"),
+        }
+    )
+    assert settings.api_base_url == "http://proxy.internal:8080/api/v9"

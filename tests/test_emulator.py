@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -126,6 +127,8 @@ class EmulatorTestBot(commands.Bot):
         )
         self.guild_id = guild_id
         self.late_error: discord.HTTPException | None = None
+        self.late_started = asyncio.Event()
+        self.release_late = asyncio.Event()
         self.command_errors: list[BaseException] = []
         self.resumed = asyncio.Event()
         self.joined_guilds: list[int] = []
@@ -225,7 +228,8 @@ class EmulatorTestBot(commands.Bot):
 
         @tree.command(name="late", description="Answers after the deadline")
         async def late(interaction: discord.Interaction) -> None:
-            await asyncio.sleep(0.4)
+            self.late_started.set()
+            await self.release_late.wait()  # the test moves the emulator's time meanwhile
             try:
                 await interaction.response.send_message("too late")
             except discord.HTTPException as exc:
@@ -267,9 +271,15 @@ class World:
     bob: int
 
 
+def stopped_clock() -> float:
+    """The emulator's clock in these tests: it stands still, so deadlines, expiries and rate
+    limit windows move only when a test calls `advance_time`, however slow the machine."""
+    return 0.0
+
+
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    emulator = DiscordEmulator(token=TOKEN)
+    emulator = DiscordEmulator(token=TOKEN, clock=stopped_clock)
     await emulator.start()
     alice = emulator.add_user("alice")
     bob = emulator.add_user("bob")
@@ -591,13 +601,14 @@ async def test_ack_deadline_and_second_ack(
     world: World, bot: EmulatorTestBot, http: aiohttp.ClientSession
 ) -> None:
     emulator = world.emulator
-    emulator.ack_deadline = 0.2
     late = await emulator.invoke(world.alice, "late", guild_id=world.guild_id)
+    await asyncio.wait_for(bot.late_started.wait(), 5)
+    emulator.advance_time(emulator.ack_deadline + 0.5)
+    bot.release_late.set()
     await emulator.wait_for(lambda: bot.late_error, timeout=3, what="the late error")
     assert isinstance(bot.late_error, discord.NotFound) and bot.late_error.code == 10062
     assert late.response is None
 
-    emulator.ack_deadline = 3.0
     ping = await emulator.invoke(world.alice, "ping", guild_id=world.guild_id)
     await ping.wait_response()
     url = f"{emulator.api_base}/interactions/{ping.id}/{ping.token}/callback?with_response=1"
@@ -690,47 +701,72 @@ async def test_global_rate_limit_is_enforced_and_retried(
 ) -> None:
     emulator = world.emulator
     emulator.global_rate_limit = 5
-    users = await asyncio.gather(*(bot.fetch_user(world.alice) for _ in range(8)))
-    assert {u.id for u in users} == {world.alice}
-    assert emulator.stats["global_429"] >= 1
-    emulator.advance_time(1.0)  # an empty window, without waiting for it
+    emulator.advance_time(1.0)  # the bot's startup requests leave the one-second window
+    url = f"{emulator.api_base}/users/{world.bob}"
     for _ in range(5):
-        async with http.get(f"{emulator.api_base}/users/{world.bob}"):
-            pass
-    async with http.get(f"{emulator.api_base}/users/{world.bob}") as response:
+        async with http.get(url) as response:
+            assert response.status == 200
+    async with http.get(url) as response:
         assert response.status == 429
         assert response.headers["X-RateLimit-Global"] == "true"
         assert response.headers["X-RateLimit-Scope"] == "global"
         assert response.headers["Via"]
         body = await response.json()
-        assert body["global"] is True and body["retry_after"] > 0
+        assert body["global"] is True and body["retry_after"] == 1.0  # no time has passed
+    emulator.advance_time(0.875)  # binary fractions: the window's arithmetic is exact
+    async with http.get(url) as response:
+        assert response.status == 429
+        assert (await response.json())["retry_after"] == 0.125
+
+    # discord.py sleeps retry_after in real time, then retries; the emulator's time moves on
+    # by as much when it serves the 429, so the retry finds the window empty.
+    emulator.on_rate_limited = emulator.advance_time
+    users = await asyncio.gather(*(bot.fetch_user(world.alice) for _ in range(3)))
+    assert {u.id for u in users} == {world.alice}
+    assert emulator.stats["global_429"] == 3  # two above and one for discord.py
+    attempts = emulator.requests_matching("GET", rf"^/users/{world.alice}$")
+    assert [r.status for r in attempts].count(429) == 1
+    assert [r.status for r in attempts].count(200) == 3
 
 
 async def test_route_buckets_send_headers_and_discord_py_waits(
-    world: World, bot: EmulatorTestBot, http: aiohttp.ClientSession
+    world: World,
+    bot: EmulatorTestBot,
+    http: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="discord.http")
     emulator = world.emulator
-    emulator.set_route_limit("POST /channels/{channel_id}/messages", 2, 0.3)
+    # A short period: discord.py sleeps it in real time when a bucket runs out.
+    emulator.set_route_limit("POST /channels/{channel_id}/messages", 2, 0.125)
     channel = bot.get_channel(world.channel_id)
     assert isinstance(channel, discord.TextChannel)
-    started = time.monotonic()
-    for index in range(4):
-        await channel.send(f"burst {index}")
-    assert time.monotonic() - started >= 0.25
+    await channel.send("burst 0")
+    await channel.send("burst 1")  # Remaining 0: discord.py waits Reset-After before returning
+    exhausted = [r for r in caplog.records if "has been exhausted" in r.getMessage()]
+    assert len(exhausted) == 1, "discord.py read the headers and waited on the bucket"
+    emulator.advance_time(0.125)  # as long as discord.py waited: the bucket resets
+    await channel.send("burst 2")
+    await channel.send("burst 3")
     assert emulator.stats["route_429"] == 0, "discord.py waits on the headers"
 
     url = f"{emulator.api_base}/channels/{world.other_channel_id}/messages"
     async with http.post(url, json={"content": "a"}) as response:
         assert response.headers["X-RateLimit-Limit"] == "2"
         assert response.headers["X-RateLimit-Remaining"] == "1"
-        assert float(response.headers["X-RateLimit-Reset-After"]) > 0
+        assert response.headers["X-RateLimit-Reset-After"] == "0.125"  # the whole period
         assert response.headers["X-RateLimit-Bucket"]
     async with http.post(url, json={"content": "b"}):
         pass
     async with http.post(url, json={"content": "c"}) as response:
         assert response.status == 429
         assert response.headers["X-RateLimit-Scope"] == "user"
+        assert (await response.json())["retry_after"] == 0.125
     assert emulator.stats["route_429:POST /channels/{channel_id}/messages"] == 1
+    emulator.advance_time(0.125)
+    async with http.post(url, json={"content": "d"}) as response:
+        assert response.status == 200
+        assert response.headers["X-RateLimit-Remaining"] == "1"
 
 
 async def test_dms_and_closed_dms(world: World, bot: EmulatorTestBot) -> None:
@@ -829,14 +865,21 @@ async def test_server_faults_and_delays(world: World, http: aiohttp.ClientSessio
     emulator = world.emulator
     url = f"{emulator.api_base}/users/{world.alice}"
     emulator.fault("GET", r"^/users/\d+$", 502)
-    emulator.fault("GET", r"^/users/\d+$", delay=0.2)
+    held = emulator.fault("GET", r"^/users/\d+$", delay=0.2)
     async with http.get(url) as response:
         assert response.status == 502
         assert (await response.json())["message"] == "502: Bad Gateway"
-    started = time.monotonic()
-    async with http.get(url) as response:
-        assert response.status == 200
-    assert time.monotonic() - started >= 0.2
+
+    async def status() -> int:
+        async with http.get(url) as response:
+            return response.status
+
+    request = asyncio.create_task(status())
+    await emulator.wait_for(lambda: held.hits == 1, what="the request to be held")
+    done, _ = await asyncio.wait({request}, timeout=0.3)  # longer than the delay, in real time
+    assert not done, "held for 0.2 s of the emulator's time, which stands still"
+    emulator.advance_time(0.2)
+    assert await asyncio.wait_for(request, 5) == 200
     assert emulator.stats["fault"] == 2
     async with http.get(url) as response:
         assert response.status == 200

@@ -392,15 +392,17 @@ async def test_stop_hands_back_rows_that_never_started(
     database: Database, clock: ManualClock
 ) -> None:
     gate = asyncio.Event()
+    started = asyncio.Event()
 
     async def slow(job: Job) -> None:
+        started.set()
         await gate.wait()
 
     scheduler = Scheduler(database, clock, workers=1, batch_size=10)
     scheduler.register("slow", slow)
     await scheduler.start()
     await scheduler.schedule([NewJob("slow", at(0)) for _ in range(5)])
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(started.wait(), 5)  # claimed as one batch before the first runs
     await scheduler.stop(grace=0.1)
     states = await job_store.count_by_state(database)
     # One row was cut off mid-run (its lease expires); the four unstarted are pending again.
