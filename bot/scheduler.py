@@ -5,6 +5,11 @@ earliest pending row (or until a sooner insert wakes it, never longer than `max_
 claims due rows in batches under a short lease, hands them to a fixed pool of workers, and
 acknowledges outcomes in batches. Memory stays flat however many rows wait: there is no task
 or timer per row, only the rows currently claimed.
+
+Every claim carries a fencing token (the row's claim count): a runner that stalled past its
+lease can no longer record an attempt or an outcome, and `guarded` stops its sends before they
+leave. Transient failures retry with capped backoff for as long as the row's own rule allows;
+a failing database holds the dispatcher in backoff instead of ending it.
 """
 
 from __future__ import annotations
