@@ -142,6 +142,10 @@ class NextRoundBot(commands.Bot):
             pacing_clock or SystemClock(),
             capacity=max(1.0, min(5.0, DISCORD_GLOBAL_RATE - rate)),
         )
+        # NextRound never joins voice: discord.py's warnings about missing voice libraries
+        # would only alarm whoever reads the log.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # not privileged: channels, roles and our own member for checks
         super().__init__(
@@ -240,6 +244,17 @@ class NextRoundBot(commands.Bot):
             self.database, self.application_id, self.settings.api_base_url, digest
         )
         log.info("global commands synced")
+
+    async def on_ready(self) -> None:
+        commands = sum(
+            1 for command in self.tree.walk_commands() if isinstance(command, app_commands.Command)
+        )
+        log.info(
+            "ready: servers=%d commands=%d scheduler=running instance=%s",
+            len(self.guilds),
+            commands,
+            self.scheduler.owner,
+        )
 
     async def next_steps_for(self, logged: LoggedEntry | Entry) -> str:
         """What the person can expect after logging an entry (features add to this)."""

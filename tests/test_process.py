@@ -53,16 +53,25 @@ async def test_sigterm_stops_cleanly_and_closes_the_database(world: World, tmp_p
         await emulator.wait_for(lambda: emulator.sync_count() == 1, timeout=20, what="sync")
         interaction = await emulator.invoke(world.alice, "help", {})
         assert (await interaction.wait_response(timeout=10))["type"] == 4
+        assert process.stdout is not None
+        seen: list[str] = []
+        while not any("ready:" in line for line in seen):
+            line = (await asyncio.wait_for(process.stdout.readline(), timeout=20)).decode()
+            assert line, "the bot stopped before it was ready:\n" + "".join(seen)
+            seen.append(line)
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    log = output.decode()
+    log = "".join(seen) + output.decode()
     assert process.returncode == 0, log
     assert "stopped; database closed" in log
     assert "Traceback" not in log
+    # One line says it is up; nothing about voice, which NextRound never uses.
+    assert "ready: servers=1 commands=" in log and "scheduler=running" in log
+    assert "voice" not in log
     # Closed cleanly: the WAL was checkpointed and the file opens with the schema in place.
     with sqlite3.connect(database) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
@@ -155,3 +164,64 @@ async def test_gateway_lost_after_connecting_is_reconnected(world: World, tmp_pa
             await process.wait()
     assert process.returncode == 0, "".join(seen) + rest.decode()
     assert "stopped; database closed" in rest.decode()
+
+
+async def test_backup_copies_the_database_while_the_bot_runs(world: World, tmp_path: Path) -> None:
+    emulator = world.emulator
+    database = tmp_path / "data" / "nextround.sqlite3"
+    process = await start_process(
+        tmp_path,
+        DISCORD_API_BASE_URL=emulator.api_base,
+        DISCORD_GATEWAY_URL=emulator.gateway_url,
+        NEXTROUND_DB=str(database),
+    )
+    try:
+        await emulator.wait_until_connected(timeout=20)
+        interaction = await emulator.invoke(
+            world.alice,
+            "rejection log",
+            {"company": "Acme"},
+            guild_id=world.guild_id,
+            channel_id=world.channel_id,
+        )
+        await interaction.wait_response(timeout=10)
+        target = tmp_path / "copies" / "monday.sqlite3"
+        backup = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "backup",
+            "--to",
+            str(target),
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO), "NEXTROUND_DB": str(database)},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(backup.communicate(), timeout=30)
+        assert backup.returncode == 0, output
+        assert output.decode().startswith(f"backed up {database} to {target}")
+        with sqlite3.connect(target) as copy:
+            assert copy.execute("SELECT company FROM entries").fetchall() == [("Acme",)]
+        # A second backup to the same file is refused: nothing is overwritten.
+        again = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "backup",
+            "--to",
+            str(target),
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO), "NEXTROUND_DB": str(database)},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(again.communicate(), timeout=30)
+        assert again.returncode == 2
+        assert (
+            output.decode().strip()
+            == f"nextround: {target} exists already; give another file name with --to"
+        )
+    finally:
+        process.terminate()
+        await process.wait()
