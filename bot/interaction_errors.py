@@ -30,6 +30,15 @@ async def report_interaction_error(
     interaction: discord.Interaction[Any], error: BaseException, where: str
 ) -> None:
     """User errors become their sentence; anything else is logged and gets an apology."""
+    message = error_message(interaction, error, where)
+    try:
+        await send_ephemeral(interaction, message)
+    except discord.HTTPException:
+        log.warning("could not tell user %s about an error in %s", interaction.user.id, where)
+
+
+def error_message(interaction: discord.Interaction[Any], error: BaseException, where: str) -> str:
+    """The sentence the person sees for `error`; an unexpected error is logged here."""
     original: BaseException = error
     if isinstance(original, app_commands.CommandInvokeError):
         original = original.original
@@ -59,7 +68,4 @@ async def report_interaction_error(
             exc_info=original,
         )
         message = templates.APOLOGY
-    try:
-        await send_ephemeral(interaction, message)
-    except discord.HTTPException:
-        log.warning("could not tell user %s about an error in %s", interaction.user.id, where)
+    return message

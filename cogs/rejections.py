@@ -15,7 +15,13 @@ from bot.client import NextRoundBot
 from bot.components import OwnedButton
 from bot.embeds import entry_embed, list_embed, stats_embed
 from bot.entries import (
+    COMPANY_MAX,
+    DATE_TEXT_MAX,
     FEEDBACK_LABELS,
+    FEEDBACK_SUMMARY_MAX,
+    INTERVIEWER_MAX,
+    NOTES_MAX,
+    ROLE_MAX,
     STAGE_LABELS,
     THEME_LABELS,
     Entry,
@@ -34,9 +40,16 @@ STATUS_CHOICES = [
     if status != FeedbackStatus.NOT_ASKED
 ]
 THEME_CHOICES = [Choice(name=label, value=theme.value) for theme, label in THEME_LABELS.items()]
-# Discord refuses values outside these before the command reaches the bot.
+# Discord refuses values outside these before the command reaches the bot, so nobody types
+# 1,001 characters of notes only to learn the limit afterwards.
 EntryNumber = app_commands.Range[int, 1, ENTRY_NUMBER_MAX]
 PageNumber = app_commands.Range[int, 1, PAGE_MAX]
+Company = app_commands.Range[str, 1, COMPANY_MAX]
+Role = app_commands.Range[str, 1, ROLE_MAX]
+DateText = app_commands.Range[str, 1, DATE_TEXT_MAX]
+Interviewer = app_commands.Range[str, 1, INTERVIEWER_MAX]
+Notes = app_commands.Range[str, 1, NOTES_MAX]
+Summary = app_commands.Range[str, 1, FEEDBACK_SUMMARY_MAX]
 ENTRY_OPTION_DESCRIPTIONS = {
     "company": "The company (up to 100 characters)",
     "role": "The role you applied for (up to 100 characters)",
@@ -153,7 +166,9 @@ class OldDeleteEntryButton(
         if self.choice == "no":
             content = templates.DELETE_KEPT.format(number=self.number)
         else:
-            content = templates.CONFIRMATION_OUT_OF_DATE.format(command="/rejection delete")
+            content = templates.CONFIRMATION_OUT_OF_DATE.format(
+                command=templates.command("rejection delete")
+            )
         await interaction.response.edit_message(content=content, embed=None, view=None)
 
 
@@ -173,12 +188,12 @@ class Rejections(commands.GroupCog, group_name="rejection"):
     async def log_command(
         self,
         interaction: discord.Interaction[NextRoundBot],
-        company: str,
-        role: str | None = None,
+        company: Company,
+        role: Role | None = None,
         stage: str | None = None,
-        date: str | None = None,
-        interviewer: str | None = None,
-        notes: str | None = None,
+        date: DateText | None = None,
+        interviewer: Interviewer | None = None,
+        notes: Notes | None = None,
     ) -> None:
         """Log a rejection privately: only you will see it."""
         logged = await self.log.log_entry(
@@ -230,12 +245,12 @@ class Rejections(commands.GroupCog, group_name="rejection"):
         self,
         interaction: discord.Interaction[NextRoundBot],
         number: EntryNumber,
-        company: str | None = None,
-        role: str | None = None,
+        company: Company | None = None,
+        role: Role | None = None,
         stage: str | None = None,
-        date: str | None = None,
-        interviewer: str | None = None,
-        notes: str | None = None,
+        date: DateText | None = None,
+        interviewer: Interviewer | None = None,
+        notes: Notes | None = None,
     ) -> None:
         """Change details of one of your entries."""
         entry = await self.log.edit(
@@ -283,7 +298,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
         interaction: discord.Interaction[NextRoundBot],
         number: EntryNumber,
         status: str,
-        summary: str | None = None,
+        summary: Summary | None = None,
         theme: str | None = None,
     ) -> None:
         """Record the feedback you asked for or received."""
