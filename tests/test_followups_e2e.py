@@ -330,6 +330,14 @@ async def test_settings_change_replans_and_pause_holds(world: World, running: Ru
         assert phrase in refused["content"]
     assert (await follow_up_rows(running, world.alice)) == after
 
+    # The example in a refusal is a date that would work today (a week ahead), in her zone.
+    unreadable = await command(world, world.alice, "followups pause", {"until": "next month"})
+    assert unreadable["content"] == (
+        "I couldn't read 'next month'. Use a date like 2027-03-31, a date and time like "
+        "2027-03-31 09:00, or a number of days like 3 days."
+    )
+    bad_hour = await command(world, world.alice, "followups pause", {"until": "2027-04-01 25:00"})
+    assert bad_hour["content"].startswith("I couldn't read '2027-04-01 25:00'.")
     paused = await command(world, world.alice, "followups pause")
     assert "paused" in paused["content"]
     await move_to(running, ms("2027-03-27 00:00"))

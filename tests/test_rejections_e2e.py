@@ -282,6 +282,9 @@ async def test_edit_delete_feedback_and_stats(world: World, running: RunningBot)
     stats_text = text_of(stats)
     assert "Technical skills: 1" in stats_text
     assert "Phone or recruiter screen: 1" in stats_text
+    months = next(f for f in stats["embeds"][0]["fields"] if f["name"] == "Last 12 months")
+    rows = months["value"].splitlines()
+    assert rows[0].startswith("`Apr 2026`") and rows[-1] == "`Mar 2027` ▇ 1"
     kept = await run_delete(world, world.alice, 1, confirm=False)
     assert "Kept entry #1" in kept["content"]
     deleted = await run_delete(world, world.alice, 1)
@@ -342,6 +345,56 @@ async def test_daily_limit(world: World, running: RunningBot) -> None:
     assert await entry_count(running, world.alice) == 31
 
 
+async def test_older_entries_have_their_own_higher_daily_limit(
+    world: World, running: RunningBot
+) -> None:
+    """Someone starting today can log the search behind them: 30 recent entries a day, and
+    200 more dated more than a week ago."""
+    await reply(
+        world,
+        world.alice,
+        "followups settings",
+        {"thank_you": False, "feedback_request": False, "check_in": False},
+    )
+    now = int(running.clock.timestamp() * 1000)
+    async with running.database.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO people (user_id, next_entry_number, created_at) VALUES (?, 231, 0) "
+            "ON CONFLICT (user_id) DO UPDATE SET next_entry_number = 231",
+            (world.alice,),
+        )
+        # 30 recent ones and 199 older ones, logged over the last few hours.
+        await tx.executemany(
+            "INSERT INTO entries (user_id, number, company, stage, rejected_on, created_at, "
+            "updated_at) VALUES (?, ?, 'Old', 'interview', ?, ?, ?)",
+            (
+                (world.alice, number, "2027-03-20" if number <= 30 else "2027-01-10", at, at)
+                for number in range(1, 230)
+                for at in [now - 3_600_000 + number]
+            ),
+        )
+    refused = await reply(world, world.alice, "rejection log", {"company": "Recent"})
+    assert refused["content"].startswith("You've logged 30 recent entries")
+    assert "dated more than 7 days ago count separately (up to 200 a day)" in refused["content"]
+    # 2027-03-17 is 7 days ago: still recent. 2027-03-16 is older.
+    refused = await reply(
+        world, world.alice, "rejection log", {"company": "A week", "date": "2027-03-17"}
+    )
+    assert refused["content"].startswith("You've logged 30 recent entries")
+    logged = await reply(
+        world, world.alice, "rejection log", {"company": "Older", "date": "2027-03-16"}
+    )
+    assert logged["embeds"][0]["title"] == "#231 · Older"
+    refused = await reply(
+        world, world.alice, "rejection log", {"company": "One more", "date": "2026-12-01"}
+    )
+    first = (now - 3_600_000 + 31) // 1000 + 24 * 3600
+    assert refused["content"] == templates.LIMIT_BACKLOG.format(
+        limit=200, next=first, days=7, backlog=200, recent=30
+    )
+    assert await entry_count(running, world.alice) == 230
+
+
 async def test_kept_limit_refuses_the_5001st(world: World, running: RunningBot) -> None:
     async with running.database.transaction() as tx:
         await tx.execute(
@@ -396,6 +449,47 @@ async def test_export_contains_exactly_what_was_stored(world: World, running: Ru
     rows = list(csv.DictReader(io.StringIO(by_name["nextround-export.csv"].decode("utf-8"))))
     assert [row["company"] for row in rows] == ["Café Zoë"]
     assert rows[0]["notes"] == 'Said "maybe later", 100%'
+
+
+async def test_export_has_one_time_format_string_ids_and_labels_beside_codes(
+    world: World, running: RunningBot
+) -> None:
+    await reply(world, world.alice, "followups pause", {"until": "3 days"})
+    await reply(world, world.alice, "rejection log", {"company": "Acme", "stage": "final"})
+    await reply(
+        world,
+        world.alice,
+        "rejection feedback",
+        {"number": 1, "status": "received", "theme": "technical"},
+    )
+    _, files = await export(world, world.alice)
+    by_name = {file.filename: file.data for file in files}
+    document = json.loads(by_name["nextround-export.json"])
+    assert document["version"] == 2
+    iso = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
+    (settings,) = document["settings"]
+    (entry,) = document["entries"]
+    times = [
+        document["exported_at"],
+        settings["created_at"],
+        settings["paused_until"],
+        entry["logged_at"],
+        entry["updated_at"],
+    ]
+    for follow_up in document["follow_ups"]:
+        times += [follow_up["due_at"], follow_up["created_at"]]
+        assert isinstance(follow_up["id"], str) and follow_up["id"].isdigit()
+        assert follow_up["entry_number"] == 1
+    assert all(iso.match(value) for value in times), times
+    assert document["user_id"] == str(world.alice)
+    assert entry["guild_id"] == str(world.guild_id)
+    assert entry["number"] == 1
+    assert settings["weekdays_only"] is True
+    (row,) = csv.DictReader(io.StringIO(by_name["nextround-export.csv"].decode("utf-8")))
+    assert (row["stage"], row["stage_label"]) == ("final", "Final round")
+    assert (row["feedback_status"], row["feedback_status_label"]) == ("received", "Received")
+    assert (row["feedback_theme"], row["feedback_theme_label"]) == ("technical", "Technical skills")
+    assert iso.match(row["logged_at"])
 
 
 async def test_export_csv_cells_cannot_run_as_spreadsheet_formulas(
