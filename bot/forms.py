@@ -141,7 +141,9 @@ class Forms:
                 # It was answered (the entry was saved, say): nothing to try again.
                 await report_interaction_error(interaction, error, where)
             else:
-                await self._keep_and_explain(interaction, form, subject, fields, draft_id, error)
+                await self.refuse(
+                    interaction, form.name, error, subject=subject, fields=fields, draft_id=draft_id
+                )
             return True
         if draft_id:
             try:
@@ -151,23 +153,28 @@ class Forms:
                 log.exception("could not delete form draft %d", draft_id)
         return True
 
-    async def _keep_and_explain(
+    async def refuse(
         self,
         interaction: discord.Interaction[Any],
-        form: Form,
-        subject: str | None,
-        fields: Fields,
-        draft_id: int,
+        name: str,
         error: Exception,
+        *,
+        subject: str | None = None,
+        fields: Fields,
+        draft_id: int = 0,
     ) -> None:
-        problem = error_message(interaction, error, f"the {form.name} form")
+        """Answer a refused submission with why, keeping `fields` as a draft of form `name`
+        behind an "Edit and try again" button. Also for a slash command whose options the
+        form can hold: what was typed there is not lost either."""
+        where = f"the {name} form"
+        problem = error_message(interaction, error, where)
         now = now_ms(self.clock)
         try:
             kept = await draft_store.save_draft(
                 self.database,
                 draft_id=draft_id if fits_a_row(draft_id) and draft_id else None,
                 user_id=interaction.user.id,
-                form=form.name,
+                form=name,
                 subject=subject,
                 guild_id=interaction.guild_id,
                 fields=fields,
@@ -175,8 +182,8 @@ class Forms:
                 expires_at=now + DRAFT_TTL_MS,
             )
         except Exception:
-            log.exception("could not keep a draft of the %s form", form.name)
-            await report_interaction_error(interaction, error, f"the {form.name} form")
+            log.exception("could not keep a draft of %s", where)
+            await report_interaction_error(interaction, error, where)
             return
         view = discord.ui.View(timeout=None)
         view.add_item(FormRetryButton(interaction.user.id, kept))

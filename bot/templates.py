@@ -484,6 +484,7 @@ TIP_LOG_STAGE_PLACEHOLDER = "Interview (default)"
 TIP_LOG_DATE = "Date"
 TIP_LOG_DATE_PLACEHOLDER = "YYYY-MM-DD, today, yesterday or 3 days ago (default today)"
 TIP_LOG_NOTES = "Notes"
+LOG_FORM_INTERVIEWER = "Interviewer (for the thank-you note)"
 
 # A form that was refused keeps what was typed: the reply has a button that opens it again.
 FORM_RETRY = "Edit and try again"

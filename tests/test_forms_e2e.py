@@ -276,3 +276,47 @@ async def test_drafts_are_exported_and_deleted_with_everything_else(
     done = await (await world.emulator.click(world.alice, confirm, yes)).wait_response()
     assert "1 unsent form" in done["data"]["content"]
     assert await drafts(running) == 0
+
+
+async def test_a_refused_rejection_log_keeps_its_options_in_a_form(
+    world: World, running: RunningBot
+) -> None:
+    """Discord clears a slash command's options once sent: a refusal keeps them too."""
+    typed = {
+        "company": "Acme",
+        "stage": "assessment",
+        "date": "last tuesday",
+        "interviewer": "Sam Lee",
+        "notes": NOTES[:1000],
+    }
+    interaction = await world.emulator.invoke(
+        world.alice, "rejection log", typed, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    data = answer_of(await interaction.wait_response())
+    assert data["content"].startswith("I couldn't read the date 'last tuesday'.")
+    reply = await interaction.wait_message()
+    again = await world.emulator.click(world.alice, reply, retry_id(reply))
+    assert (await again.wait_response())["type"] == MODAL
+    assert again.modal is not None
+    shown = inputs(again.modal)
+    assert {name: shown[name]["value"] for name in ("company", "date", "interviewer")} == {
+        "company": "Acme",
+        "date": "last tuesday",
+        "interviewer": "Sam Lee",
+    }
+    assert shown["notes"]["value"] == NOTES[:1000]
+    assert "value" not in shown["role"]  # left empty, stays empty
+    logged = answer(await submit(world, world.alice, again, {"date": "3 days ago"}))
+    assert logged["embeds"][0]["title"] == "#1 · Acme"
+    (entry,) = await entries_of(running, world.alice)
+    assert (entry["stage"], entry["interviewer"], entry["rejected_on"]) == (
+        "assessment",
+        "Sam Lee",
+        "2027-03-17",
+    )
+
+
+def answer_of(response: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = response["data"]
+    assert data["flags"] & EPHEMERAL
+    return data

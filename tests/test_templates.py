@@ -125,6 +125,7 @@ LIMITS = {
             "TIP_LOG_STAGE",
             "TIP_LOG_DATE",
             "TIP_LOG_NOTES",
+            "LOG_FORM_INTERVIEWER",
             "TIPS_FIELD_TITLE",
             "TIPS_FIELD_BODY",
         ),
