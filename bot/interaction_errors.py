@@ -53,7 +53,8 @@ def error_message(interaction: discord.Interaction[Any], error: BaseException, w
     elif isinstance(original, app_commands.NoPrivateMessage):
         message = templates.GUILD_ONLY
     elif isinstance(original, app_commands.CommandOnCooldown):
-        message = templates.COOLDOWN.format(seconds=original.retry_after)
+        wait = templates.plural(max(1, round(original.retry_after)), "second")
+        message = templates.COOLDOWN.format(wait=wait)
     elif isinstance(original, app_commands.TransformerError):
         message = templates.BAD_OPTION.format(value=str(original.value)[:50])
     elif isinstance(original, app_commands.CheckFailure):

@@ -77,7 +77,7 @@ APOLOGY = (
 MISSING_PERMISSIONS = "You need the {permissions} permission to use this command."
 GUILD_ONLY = "This command works only in a server where NextRound is installed."
 NOT_YOUR_BUTTON = "These buttons belong to someone else's message."
-COOLDOWN = "You are going a little fast. Try again in {seconds:.0f} seconds."
+COOLDOWN = "You are going a little fast. Try again in {wait}."
 CHECK_FAILED = "You can't use this command here."
 BAD_OPTION = "I can't use {value!r} there; please check the value and try again."
 PAGE_OUT_OF_RANGE = "There is no page {value}; page numbers go from 1 to {high:,}."
@@ -115,7 +115,7 @@ ABOUT_STORED_TEXT = (
 )
 ABOUT_KEPT = "For how long"
 ABOUT_KEPT_TEXT = (
-    "Entries and settings: until you delete them. Follow-ups that were sent, skipped or "
+    "Entries and settings: until you delete them. Follow-ups once sent, skipped, failed or "
     "cancelled: {follow_up_days} days. A form that was refused: {draft_minutes} minutes, so "
     "you can fix it. A server's tip data: {server_days} days after NextRound leaves it."
 )
