@@ -37,7 +37,7 @@ WEEKDAY_CHOICES = [
     Choice(name=label, value=value)
     for value, label in zip(WEEKDAYS, templates.TIPS_WEEKDAY_NAMES, strict=True)
 ]
-FORMS = ("tip-log", "tip-add", "tip-edit")
+FORMS = ("tip-log", "tip-add", "tip-edit")  # the forms this extension registers
 TipId = app_commands.Range[str, 1, TIP_ID_TEXT_MAX]
 
 
@@ -316,8 +316,6 @@ class TipsCog(commands.GroupCog, group_name="tips"):
         super().__init__()
 
     async def cog_load(self) -> None:
-        for form in FORMS:
-            self.bot.forms.unregister(form)
         self.bot.forms.register(LogRejectionForm(self.bot))
         self.bot.forms.register(TipForm(self.tips, "tip-add"))
         self.bot.forms.register(TipForm(self.tips, "tip-edit"))
