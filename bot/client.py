@@ -19,14 +19,18 @@ from bot import templates
 from bot.clock import Clock, SystemClock
 from bot.config import DISCORD_GLOBAL_RATE, ConfigError, Settings
 from bot.db import Database, sync_state
+from bot.db import drafts as draft_store
+from bot.db.connection import now_ms
+from bot.db.jobs import Job
 from bot.entries import Entry
 from bot.followups import STEPS as FOLLOW_UP_STEPS
 from bot.followups import FollowUps
 from bot.followups import kind_of as follow_up_kind
+from bot.forms import FormRetryButton, Forms
 from bot.interaction_errors import report_interaction_error
 from bot.ratelimit import TokenBucket
 from bot.rejection_log import LoggedEntry, RejectionLog
-from bot.scheduler import PURGE_KIND, Scheduler
+from bot.scheduler import PURGE_KIND, JobResult, Scheduler
 from bot.tip_library import load_tip_library
 from bot.tips import POST_KIND as TIP_POST_KIND
 from bot.tips import PURGE_KIND as TIP_PURGE_KIND
@@ -170,7 +174,8 @@ class NextRoundBot(commands.Bot):
         self.rejection_log = RejectionLog(database, clock)
         self.next_step_providers: list[Callable[[LoggedEntry], Awaitable[str]]] = []
         self.follow_ups = FollowUps(database, clock, self.scheduler)
-        self.scheduler.register(PURGE_KIND, self.scheduler.purge_finished)
+        self.forms = Forms(database, clock)
+        self.scheduler.register(PURGE_KIND, self.daily_purge)
         self._wire_follow_ups()
         self.tips = TipOfTheWeek(database, clock, self.scheduler, load_tip_library())
         self._wire_tips()
@@ -212,7 +217,19 @@ class NextRoundBot(commands.Bot):
                 "API's base including the version, e.g. https://discord.com/api/v10",
             ) from None
 
+    async def daily_purge(self, job: Job) -> JobResult:
+        """Finished timeline rows past their keeping time, and form drafts past theirs."""
+        result = await self.scheduler.purge_finished(job)
+        drafts = await draft_store.purge_expired(self.database, now_ms(self.clock))
+        return JobResult(f"{result.outcome}, {drafts} form drafts", next_jobs=result.next_jobs)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        # Forms keep nothing in memory (bot.forms): their submissions are answered here.
+        if interaction.type == discord.InteractionType.modal_submit:
+            await self.forms.handle_submit(interaction)
+
     async def setup_hook(self) -> None:
+        self.add_dynamic_items(FormRetryButton)
         for extension in EXTENSIONS:
             try:
                 await self.load_extension(extension)
@@ -238,12 +255,28 @@ class NextRoundBot(commands.Bot):
         )
         if digest == previous and not self.settings.force_sync:
             log.info("global commands unchanged since the last sync; not syncing")
+            await self.learn_command_ids()
             return
-        await self.tree.sync()
+        synced = await self.tree.sync()
         await sync_state.record(
             self.database, self.application_id, self.settings.api_base_url, digest
         )
         log.info("global commands synced")
+        templates.remember_command_ids({command.name: command.id for command in synced})
+
+    async def learn_command_ids(self) -> None:
+        """The global commands' ids, for clickable command mentions in replies.
+
+        Asked at every start, even when nothing was synced: an id changes if a command was
+        deleted and created again elsewhere. Without them replies name commands in code style.
+        """
+        try:
+            synced = await self.tree.fetch_commands()
+        except discord.HTTPException as error:
+            log.warning("could not read the command ids (%s); replies name commands as text", error)
+            templates.remember_command_ids({})
+            return
+        templates.remember_command_ids({command.name: command.id for command in synced})
 
     async def on_ready(self) -> None:
         commands = sum(
@@ -262,7 +295,7 @@ class NextRoundBot(commands.Bot):
             logged = LoggedEntry(logged)
         entry = logged.entry
         lines = [await provider(logged) for provider in self.next_step_providers]
-        lines.append(templates.NEXT_STEPS_DEFAULT.format(number=entry.number))
+        lines.append(templates.fill(templates.NEXT_STEPS_DEFAULT, number=entry.number))
         return "\n".join(line for line in lines if line)
 
     async def close(self) -> None:

@@ -42,16 +42,57 @@ def _usable(
     )
 
 
+# The order a person needs them in: log first, then look back, follow up, their data, and
+# what the bot is; a server admin's tools last. Commands not listed follow, by name.
+HELP_ORDER = (
+    "rejection log",
+    "rejection list",
+    "rejection view",
+    "rejection feedback",
+    "rejection edit",
+    "rejection delete",
+    "rejection stats",
+    "followups list",
+    "followups settings",
+    "followups test",
+    "followups pause",
+    "followups resume",
+    "followups cancel",
+    "privacy export",
+    "privacy delete",
+    "about",
+    "help",
+    "tips setup",
+    "tips status",
+    "tips preview",
+    "tips add",
+    "tips edit",
+    "tips remove",
+    "tips list",
+    "tips post-now",
+    "tips skip",
+    "tips pause",
+    "tips resume",
+    "tips thread",
+)
+_ADMIN_GROUPS = frozenset({"tips"})
+
+
+def help_rank(name: str) -> tuple[int, int, str]:
+    admin = name.split(" ", 1)[0] in _ADMIN_GROUPS
+    position = HELP_ORDER.index(name) if name in HELP_ORDER else len(HELP_ORDER)
+    return (int(admin), position, name)
+
+
 def usable_commands(
     tree: app_commands.CommandTree[Any], interaction: discord.Interaction[Any]
 ) -> list[tuple[str, str]]:
-    """(qualified name, description) of every command usable here, in a stable order."""
+    """(qualified name, description) of every command usable here, in `HELP_ORDER`."""
     found: list[tuple[str, str]] = []
-    commands = tree.get_commands(type=discord.AppCommandType.chat_input)
-    for top in sorted(commands, key=lambda command: command.name):
+    for top in tree.get_commands(type=discord.AppCommandType.chat_input):
         if not isinstance(top, (app_commands.Command, app_commands.Group)):
             continue
         if not _usable(top, interaction):
             continue
         found.extend((leaf.qualified_name, leaf.description) for leaf in _leaves(top))
-    return found
+    return sorted(found, key=lambda item: help_rank(item[0]))

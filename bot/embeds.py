@@ -60,7 +60,7 @@ def entry_embed(entry: Entry, *, description: str | None = None) -> discord.Embe
     embed.add_field(name=templates.ENTRY_FIELD_FEEDBACK, value=feedback_text(entry))
     if entry.feedback_summary:
         embed.add_field(
-            name="Feedback summary",
+            name=templates.ENTRY_FIELD_FEEDBACK_SUMMARY,
             value=safe(entry.feedback_summary, FIELD_VALUE_MAX),
             inline=False,
         )
@@ -75,7 +75,7 @@ def list_row(entry: Entry) -> str:
     role = f" — {safe(entry.role, 60)}" if entry.role else ""
     feedback = FEEDBACK_LABELS[entry.feedback_status].lower()
     if entry.feedback_status == FeedbackStatus.NOT_ASKED:
-        feedback = "not asked"
+        feedback = templates.LIST_NOT_ASKED
     return templates.LIST_ROW.format(
         number=entry.number,
         company=safe(entry.company, 100),
@@ -88,27 +88,43 @@ def list_row(entry: Entry) -> str:
 
 def list_embed(entries: list[Entry], page: int, pages: int, total: int) -> discord.Embed:
     if not entries:
-        return discord.Embed(title=templates.LIST_TITLE, description=templates.LIST_EMPTY)
+        return discord.Embed(
+            title=templates.LIST_TITLE, description=templates.fill(templates.LIST_EMPTY)
+        )
     embed = discord.Embed(
         title=templates.LIST_TITLE,
         description=truncate("\n".join(list_row(entry) for entry in entries), DESCRIPTION_MAX),
         colour=BRAND_COLOUR,
     )
-    embed.set_footer(text=templates.LIST_FOOTER.format(page=page, pages=pages, total=total))
+    embed.set_footer(
+        text=templates.LIST_FOOTER.format(
+            page=page, pages=pages, total=templates.plural(total, "entry", "entries")
+        )
+    )
     return embed
 
 
 def stats_embed(stats: EntryStats) -> discord.Embed:
     if stats.total == 0:
-        return discord.Embed(title=templates.STATS_TITLE, description=templates.STATS_EMPTY)
+        return discord.Embed(
+            title=templates.STATS_TITLE, description=templates.fill(templates.STATS_EMPTY)
+        )
     embed = discord.Embed(title=templates.STATS_TITLE, colour=BRAND_COLOUR)
     embed.add_field(name=templates.STATS_TOTAL, value=str(stats.total))
     embed.add_field(
         name=templates.STATS_BY_STAGE,
-        value="\n".join(f"{STAGE_LABELS[stage]}: {count}" for stage, count in stats.by_stage),
+        value="\n".join(
+            templates.STATS_COUNT_ROW.format(label=STAGE_LABELS[stage], count=count)
+            for stage, count in stats.by_stage
+        ),
     )
     months = "\n".join(
-        f"`{month}` {'▇' * min(count, 20)} {count}" for month, count in stats.by_month
+        templates.STATS_MONTH_ROW.format(
+            month=templates.month_label(int(month[:4]), int(month[5:7])),
+            bar="▇" * min(count, 20),
+            count=count,
+        )
+        for month, count in stats.by_month
     )
     embed.add_field(
         name=templates.STATS_BY_MONTH, value=truncate(months, FIELD_VALUE_MAX), inline=False
@@ -124,7 +140,10 @@ def stats_embed(stats: EntryStats) -> discord.Embed:
         ),
         inline=False,
     )
-    themes = "\n".join(f"{THEME_LABELS[theme]}: {count}" for theme, count in stats.top_themes)
+    themes = "\n".join(
+        templates.STATS_COUNT_ROW.format(label=THEME_LABELS[theme], count=count)
+        for theme, count in stats.top_themes
+    )
     embed.add_field(
         name=templates.STATS_THEMES, value=themes or templates.STATS_NO_THEMES, inline=False
     )

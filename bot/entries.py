@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -24,7 +24,12 @@ NOTES_MAX = 1000
 FEEDBACK_SUMMARY_MAX = 500
 DAYS_AGO_MAX = 365
 EARLIEST_DATE = date(2000, 1, 1)
-DAILY_LIMIT = 30  # new entries per person per rolling 24 hours
+DATE_TEXT_MAX = 40  # what `date:` may hold; the longest form Discord lets through
+# New entries per person per rolling 24 hours. Entries dated more than a week back count
+# separately, against a higher limit: someone who starts today can log the search behind them.
+DAILY_LIMIT = 30
+BACKLOG_DAILY_LIMIT = 200
+BACKLOG_AFTER_DAYS = 7
 KEPT_LIMIT = 5000  # entries kept per person; the next is refused, nothing is evicted
 PAGE_SIZE = 10
 
@@ -154,7 +159,12 @@ class DataMark:
         return abs(now - self.asked_at) <= CONFIRMATION_SECONDS
 
 
+# How a sentence names a field: a command option (`notes:`), or a form's box by its label.
+FieldNamer = Callable[[str], str]
+
+
 def clean_required(value: str, field: str, limit: int) -> str:
+    """`field` is the field as the sentence names it, e.g. `templates.option("company")`."""
     # Zero-width and blank characters count as nothing, or an entry could look empty.
     text = visible_text(value)
     if not text:
@@ -175,6 +185,16 @@ def clean_optional(value: str | None, field: str, limit: int) -> str | None:
     return text
 
 
+def is_backlog(rejected_on: date, today: date) -> bool:
+    """Whether an entry counts towards the higher daily limit for older entries."""
+    return (today - rejected_on).days > BACKLOG_AFTER_DAYS
+
+
+def backlog_cutoff(today: date) -> date:
+    """Entries dated before this day are older ones (`is_backlog`)."""
+    return today - timedelta(days=BACKLOG_AFTER_DAYS)
+
+
 _DAYS_AGO = re.compile(r"^(\d{1,4})\s*days?\s+ago$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
@@ -192,7 +212,9 @@ def parse_entry_date(text: str | None, today: date) -> date:
         days = int(match.group(1))
         if not 1 <= days <= DAYS_AGO_MAX:
             raise UserError(
-                f"Use between 1 and {DAYS_AGO_MAX} days ago, or a date like 2027-03-24."
+                templates.DATE_DAYS_AGO_RANGE.format(
+                    high=DAYS_AGO_MAX, example=templates.example_date(today)
+                )
             )
         return today - timedelta(days=days)
     match = _ISO_DATE.match(value)
@@ -202,13 +224,14 @@ def parse_entry_date(text: str | None, today: date) -> date:
         parsed = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         raise UserError(
-            f"I couldn't read the date {text.strip()[:40]!r}. "
-            "Use YYYY-MM-DD, today, yesterday or a number of days ago (like 3 days ago)."
+            templates.DATE_UNREADABLE.format(
+                text=text.strip()[:40], example=templates.example_date(today)
+            )
         ) from None
     if parsed > today:
-        raise UserError(f"The date {parsed.isoformat()} is in the future; use today or earlier.")
+        raise UserError(templates.DATE_IN_FUTURE.format(date=parsed.isoformat()))
     if parsed < EARLIEST_DATE:
-        raise UserError("Please use a date from 2000-01-01 onwards.")
+        raise UserError(templates.DATE_TOO_EARLY.format(earliest=EARLIEST_DATE.isoformat()))
     return parsed
 
 
@@ -225,14 +248,16 @@ def validate_new_entry(
     interviewer: str | None,
     notes: str | None,
     today: date,
+    field: FieldNamer = templates.option,
 ) -> EntryFields:
+    """`field` names a field in a refusal: the command's option by default, a form its box."""
     return EntryFields(
-        company=clean_required(company, "company name", COMPANY_MAX),
-        role=clean_optional(role, "role", ROLE_MAX),
+        company=clean_required(company, field("company"), COMPANY_MAX),
+        role=clean_optional(role, field("role"), ROLE_MAX),
         stage=parse_stage(stage) if stage else Stage.INTERVIEW,
         rejected_on=parse_entry_date(date_text, today),
-        interviewer=clean_optional(interviewer, "interviewer name", INTERVIEWER_MAX),
-        notes=clean_optional(notes, "notes", NOTES_MAX),
+        interviewer=clean_optional(interviewer, field("interviewer"), INTERVIEWER_MAX),
+        notes=clean_optional(notes, field("notes"), NOTES_MAX),
     )
 
 
@@ -240,8 +265,10 @@ def parse_stage(value: str) -> Stage:
     try:
         return Stage(value)
     except ValueError:
-        choices = ", ".join(stage.value for stage in Stage)
-        raise UserError(f"Unknown stage {value[:30]!r}; choose one of {choices}.") from None
+        choices = templates.and_list(list(STAGE_LABELS.values()))
+        raise UserError(
+            templates.STAGE_UNKNOWN.format(field=templates.option("stage"), choices=choices)
+        ) from None
 
 
 def page_count(total: int, page_size: int = PAGE_SIZE) -> int:
@@ -252,7 +279,7 @@ def check_page(page: int, total: int) -> None:
     pages = page_count(total)
     if not 1 <= page <= pages:
         raise UserError(
-            f"There is no page {page}; your list has {pages} page{'s' if pages != 1 else ''}."
+            templates.LIST_NO_SUCH_PAGE.format(page=page, pages=templates.plural(pages, "page"))
         )
 
 

@@ -76,9 +76,10 @@ def from_ms(value: int) -> datetime:
 
 
 def parse_hhmm(value: str, field: str) -> time:
+    """`field` is the option's name, for the refusal."""
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise UserError(templates.BAD_TIME.format(field=field))
+        raise UserError(templates.BAD_TIME.format(field=templates.option(field)))
     return time(int(match[1]), int(match[2]))
 
 
@@ -160,17 +161,24 @@ def parse_pause_until(text: str, settings: FollowUpSettings, now: datetime) -> i
     """`until` of /followups pause: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` (local) or `N days`."""
     value = " ".join(text.strip().lower().split())
     zone = settings.window.zone
+    # The example is a date that works now: a week from the person's today.
+    unreadable = UserError(
+        templates.BAD_PAUSE_UNTIL.format(
+            text=text.strip()[:40],
+            day=(now.astimezone(zone).date() + timedelta(days=7)).isoformat(),
+        )
+    )
     if match := re.fullmatch(r"(\d{1,3}) days?", value):
         until = now + timedelta(days=int(match[1]))
     else:
         match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?: (\d{1,2}:\d{2}))?", value)
         if match is None:
-            raise UserError(templates.BAD_PAUSE_UNTIL.format(text=text.strip()[:40]))
+            raise unreadable
         try:
             day = datetime.strptime(match[1], "%Y-%m-%d").date()
-        except ValueError:
-            raise UserError(templates.BAD_PAUSE_UNTIL.format(text=text.strip()[:40])) from None
-        at = parse_hhmm(match[2], "until") if match[2] else parse_hhmm("00:00", "until")
+            at = parse_hhmm(match[2] or "00:00", "until")
+        except (ValueError, UserError):
+            raise unreadable from None
         until = datetime.combine(day, at).replace(tzinfo=zone)
     return int(until.timestamp() * 1000)
 
@@ -448,7 +456,7 @@ class FollowUps:
         age = (self.clock.now().astimezone(settings.window.zone).date() - entry.rejected_on).days
         if age > FOLLOW_UP_MAX_AGE_DAYS:
             return templates.NEXT_STEPS_TOO_OLD
-        return templates.NEXT_STEPS_NONE
+        return templates.fill(templates.NEXT_STEPS_NONE)
 
     # -- listing and cancelling ---------------------------------------------------------------
 
@@ -462,13 +470,18 @@ class FollowUps:
         check_follow_up_number(job_id)
         row = await followup_store.followup(self.database, user_id, job_id)
         if row is None or row.state != "pending":
-            raise NotFound(templates.FOLLOW_UP_NOT_FOUND.format(id=job_id))
+            raise NotFound(templates.fill(templates.FOLLOW_UP_NOT_FOUND, id=job_id))
         async with self.database.transaction() as tx:
             await followup_store.cancel_pending(
                 tx, [job_id], "cancelled by you", now_ms(self.clock)
             )
 
-    async def take_notice(self, user_id: int) -> str | None:
+    async def take_notice(self, user_id: int, *, in_shared_server: bool) -> str | None:
+        """The one-time notice that follow-ups could not reach the person, or None.
+
+        `in_shared_server`: asked in a server NextRound is in, whose privacy settings then
+        say where to allow DMs; elsewhere (a DM, the app on the person's account) they differ.
+        """
         if not self._notice_users_loaded:
             self._notice_users |= await followup_store.people_with_dm_problem(self.database)
             self._notice_users_loaded = True
@@ -476,7 +489,11 @@ class FollowUps:
             return None
         self._notice_users.discard(user_id)
         problem = await followup_store.take_dm_problem(self.database, user_id)
-        return None if problem is None else templates.DM_PROBLEM_NOTICE.format(reason=problem)
+        if problem is None:
+            return None
+        return templates.fill(
+            templates.DM_PROBLEM_NOTICE, where=templates.dm_where(in_shared_server)
+        )
 
     # -- delivery -------------------------------------------------------------------------------
 
@@ -550,8 +567,8 @@ class FollowUps:
             raise as_job_error(error) from error
         return JobResult("sent late" if lateness > LATE_AFTER_MS else "sent")
 
-    async def send_test(self, user_id: int) -> str | None:
-        """Send a test DM now; returns the reason it failed, or None."""
+    async def send_test(self, user_id: int, *, in_shared_server: bool) -> str:
+        """Send a test DM now; returns the sentence for the person (sent, closed, failed)."""
         try:
             channel_id = await self.dm_channel_id(user_id)
             channel = self._client().get_partial_messageable(
@@ -559,8 +576,13 @@ class FollowUps:
             )
             await channel.send(templates.DM_TEST)
         except discord.HTTPException as error:
-            return describe(error.code) if error.code else f"HTTP {error.status}"
-        return None
+            if error.code in UNREACHABLE_USER_CODES:
+                return templates.fill(
+                    templates.DM_TEST_CLOSED, where=templates.dm_where(in_shared_server)
+                )
+            log.warning("test DM to %s failed: %s", user_id, describe(error.code))
+            return templates.fill(templates.DM_TEST_FAILED)
+        return templates.DM_TEST_SENT
 
     # -- buttons on a delivered follow-up ----------------------------------------------------------
 
@@ -645,7 +667,7 @@ def followup_embed(step: str, entry: Entry, job: Job, *, late: bool) -> discord.
     lines = []
     if late:
         lines.append(templates.FOLLOW_UP_LATE.format(due=job.due_at // 1000))
-    lines.append(templates.FOLLOW_UP_INTROS[step].format(number=entry.number))
+    lines.append(templates.fill(templates.FOLLOW_UP_INTROS[step], number=entry.number))
     lines.append(f"```\n{draft_for(step, entry)}\n```")
     embed = discord.Embed(
         title=safe(title, 256),

@@ -30,6 +30,15 @@ async def report_interaction_error(
     interaction: discord.Interaction[Any], error: BaseException, where: str
 ) -> None:
     """User errors become their sentence; anything else is logged and gets an apology."""
+    message = error_message(interaction, error, where)
+    try:
+        await send_ephemeral(interaction, message)
+    except discord.HTTPException:
+        log.warning("could not tell user %s about an error in %s", interaction.user.id, where)
+
+
+def error_message(interaction: discord.Interaction[Any], error: BaseException, where: str) -> str:
+    """The sentence the person sees for `error`; an unexpected error is logged here."""
     original: BaseException = error
     if isinstance(original, app_commands.CommandInvokeError):
         original = original.original
@@ -44,7 +53,8 @@ async def report_interaction_error(
     elif isinstance(original, app_commands.NoPrivateMessage):
         message = templates.GUILD_ONLY
     elif isinstance(original, app_commands.CommandOnCooldown):
-        message = templates.COOLDOWN.format(seconds=original.retry_after)
+        wait = templates.plural(max(1, round(original.retry_after)), "second")
+        message = templates.COOLDOWN.format(wait=wait)
     elif isinstance(original, app_commands.TransformerError):
         message = templates.BAD_OPTION.format(value=str(original.value)[:50])
     elif isinstance(original, app_commands.CheckFailure):
@@ -59,7 +69,4 @@ async def report_interaction_error(
             exc_info=original,
         )
         message = templates.APOLOGY
-    try:
-        await send_ephemeral(interaction, message)
-    except discord.HTTPException:
-        log.warning("could not tell user %s about an error in %s", interaction.user.id, where)
+    return message

@@ -22,10 +22,18 @@ FOLLOW_UP_NUMBER_MAX = 2**53 - 1
 # SQLite's largest INTEGER; a larger id read back from a custom_id names no row.
 ROW_ID_MAX = 2**63 - 1
 
+# Lengths of short text options, declared in the command tree so Discord refuses more before
+# anything is sent. Each leaves room beyond its longest valid value: the reply to a value that
+# is merely wrong explains the format, which a length error cannot.
+TIME_TEXT_MAX = 8  # HH:MM
+ZONE_TEXT_MAX = 64  # IANA names reach 32 characters (America/Argentina/ComodRivadavia)
+PAUSE_TEXT_MAX = 40  # YYYY-MM-DD HH:MM, or "3 days"
+TIP_ID_TEXT_MAX = 12  # "63", "s12"
+
 
 def _check(value: int, high: int, sentence: str) -> None:
     if not 1 <= value <= high:
-        raise UserError(sentence.format(value=value, high=high))
+        raise UserError(templates.fill(sentence, value=value, high=high))
 
 
 def check_entry_number(number: int) -> None:

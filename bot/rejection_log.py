@@ -25,17 +25,22 @@ from bot.db.connection import now_ms
 from bot.db.jobs import NewJob
 from bot.entries import (
     COMPANY_MAX,
+    FEEDBACK_LABELS,
     FEEDBACK_SUMMARY_MAX,
     INTERVIEWER_MAX,
     NOTES_MAX,
     PAGE_SIZE,
     ROLE_MAX,
+    STAGE_LABELS,
+    THEME_LABELS,
     DataMark,
     Entry,
     EntryFields,
     EntryStats,
     FeedbackStatus,
     FeedbackTheme,
+    FieldNamer,
+    Stage,
     check_page,
     clean_optional,
     clean_required,
@@ -58,19 +63,32 @@ FeedbackListener = Callable[[Entry], Awaitable[str | None]]
 EXPORT_JSON = "nextround-export.json"
 EXPORT_CSV = "nextround-export.csv"
 EXPORT_ZIP = "nextround-export.zip"
+EXPORT_VERSION = 2  # 2: times ISO 8601 with offset everywhere, ids as strings, drafts
+# Each code has its label beside it, so the file reads without this program.
 CSV_COLUMNS = (
     "number",
     "company",
     "role",
     "stage",
+    "stage_label",
     "rejected_on",
     "interviewer",
     "notes",
     "feedback_status",
+    "feedback_status_label",
     "feedback_summary",
     "feedback_theme",
+    "feedback_theme_label",
     "logged_at",
     "updated_at",
+)
+# One format for every time (ISO 8601 with its UTC offset); ids, Discord's and ours, as strings
+# so no spreadsheet or JavaScript rounds them; counts and entry numbers stay numbers.
+EXPORT_TIMES = frozenset(
+    {"created_at", "updated_at", "due_at", "finished_at", "expires_at", "paused_until"}
+)
+EXPORT_FLAGS = frozenset(
+    {"weekdays_only", "thank_you", "feedback_request", "check_in", "paused_indefinitely"}
 )
 
 
@@ -85,7 +103,7 @@ def zone_of(name: str | None) -> ZoneInfo:
 
 def not_found(number: int) -> NotFound:
     # The same sentence whether the number does not exist or belongs to someone else.
-    return NotFound(f"You have no entry #{number}. /rejection list shows your entries.")
+    return NotFound(templates.fill(templates.ENTRY_NOT_FOUND, number=number))
 
 
 def iso_from_ms(value: int | None) -> str | None:
@@ -179,12 +197,15 @@ class RejectionLog:
         date_text: str | None = None,
         interviewer: str | None = None,
         notes: str | None = None,
+        field: FieldNamer = templates.option,
     ) -> LoggedEntry:
+        """`field` names a field in a refusal (a form names its boxes, not options)."""
         now = now_ms(self.clock)
         local_now = self.clock.now()
 
-        def build(person: sqlite3.Row | None) -> tuple[EntryFields, EntryPlan | None]:
+        def build(person: sqlite3.Row | None) -> tuple[EntryFields, EntryPlan | None, date]:
             zone = zone_of(person["timezone"] if person is not None else None)
+            today = local_today(local_now, zone)
             fields = validate_new_entry(
                 company=company,
                 role=role,
@@ -192,9 +213,10 @@ class RejectionLog:
                 date_text=date_text,
                 interviewer=interviewer,
                 notes=notes,
-                today=local_today(local_now, zone),
+                today=today,
+                field=field,
             )
-            return fields, self.planner(person, now) if self.planner else None
+            return fields, self.planner(person, now) if self.planner else None, today
 
         entry, planned, person = await entry_store.create_entry(
             self.database, user_id, guild_id, now, build
@@ -237,10 +259,11 @@ class RejectionLog:
     ) -> Entry:
         check_entry_number(number)
         changes: dict[str, Any] = {}
+        option = templates.option
         if company is not None:
-            changes["company"] = clean_required(company, "company name", COMPANY_MAX)
+            changes["company"] = clean_required(company, option("company"), COMPANY_MAX)
         if role is not None:
-            changes["role"] = clean_optional(role, "role", ROLE_MAX)
+            changes["role"] = clean_optional(role, option("role"), ROLE_MAX)
         if stage is not None:
             changes["stage"] = parse_stage(stage).value
         if date_text is not None:
@@ -249,14 +272,12 @@ class RejectionLog:
             ).isoformat()
         if interviewer is not None:
             changes["interviewer"] = clean_optional(
-                interviewer, "interviewer name", INTERVIEWER_MAX
+                interviewer, option("interviewer"), INTERVIEWER_MAX
             )
         if notes is not None:
-            changes["notes"] = clean_optional(notes, "notes", NOTES_MAX)
+            changes["notes"] = clean_optional(notes, option("notes"), NOTES_MAX)
         if not changes:
-            raise UserError(
-                "Tell me what to change: add at least one option, like company or notes."
-            )
+            raise UserError(templates.EDIT_NOTHING)
         entry = await entry_store.update_entry(
             self.database, user_id, number, changes, now_ms(self.clock)
         )
@@ -271,7 +292,7 @@ class RejectionLog:
         if fits_a_row(entry_id):
             entry = await entry_store.get_owned_entry(self.database, user_id, entry_id)
         if entry is None:
-            raise NotFound(templates.ENTRY_GONE)
+            raise NotFound(templates.fill(templates.ENTRY_GONE))
         return entry
 
     async def delete(self, user_id: int, entry_id: int) -> Entry:
@@ -279,7 +300,7 @@ class RejectionLog:
         if fits_a_row(entry_id):
             entry = await entry_store.delete_entry(self.database, user_id, entry_id)
         if entry is None:
-            raise NotFound(templates.ENTRY_GONE)
+            raise NotFound(templates.fill(templates.ENTRY_GONE))
         await self.events.emit(self.events.deleted, entry)
         return entry
 
@@ -296,8 +317,8 @@ class RejectionLog:
             parsed_status = FeedbackStatus(status)
             parsed_theme = FeedbackTheme(theme) if theme else None
         except ValueError:
-            raise UserError("Please pick the status and theme from the lists offered.") from None
-        cleaned_summary = clean_optional(summary, "feedback summary", FEEDBACK_SUMMARY_MAX)
+            raise UserError(templates.FEEDBACK_BAD_CHOICE) from None
+        cleaned_summary = clean_optional(summary, templates.option("summary"), FEEDBACK_SUMMARY_MAX)
         entry = await entry_store.set_feedback(
             self.database,
             user_id,
@@ -311,6 +332,9 @@ class RejectionLog:
             raise not_found(number)
         notes = await self.events.collect(self.events.feedback_changed, entry)
         return FeedbackRecorded(entry, notes)
+
+    async def has_entries(self, user_id: int) -> bool:
+        return await entry_store.count_entries(self.database, user_id) > 0
 
     async def stats(self, user_id: int) -> EntryStats:
         entries = await entry_store.list_entries(self.database, user_id)
@@ -326,23 +350,21 @@ class RejectionLog:
         entries.reverse()  # oldest first reads naturally in a file
         document: dict[str, Any] = {
             "format": "nextround-export",
-            "version": 1,
+            "version": EXPORT_VERSION,
             "user_id": str(user_id),
             "exported_at": iso_from_ms(now_ms(self.clock)),
             "settings": [
-                {key: value for key, value in row.items() if key != "user_id"}
+                export_row({key: value for key, value in row.items() if key != "user_id"})
                 for row in tables["settings"]
             ],
             "entries": [entry_document(entry) for entry in entries],
             "follow_ups": [
-                {
-                    **row,
-                    "payload": json.loads(row["payload"]),
-                    "due_at": iso_from_ms(row["due_at"]),
-                    "created_at": iso_from_ms(row["created_at"]),
-                    "finished_at": iso_from_ms(row["finished_at"]),
-                }
+                {**export_row(row), "payload": json.loads(row["payload"])}
                 for row in tables["follow_ups"]
+            ],
+            "form_drafts": [
+                {**export_row(row), "fields": json.loads(row["fields"])}
+                for row in tables["form_drafts"]
             ],
         }
         json_bytes = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
@@ -350,7 +372,8 @@ class RejectionLog:
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for item in document["entries"]:
-            writer.writerow({column: spreadsheet_cell(item.get(column)) for column in CSV_COLUMNS})
+            row = csv_row(item)
+            writer.writerow({column: spreadsheet_cell(row.get(column)) for column in CSV_COLUMNS})
         return json_bytes, buffer.getvalue().encode("utf-8")
 
     async def data_mark(self, user_id: int) -> DataMark:
@@ -361,14 +384,18 @@ class RejectionLog:
     async def delete_everything(self, user_id: int, mark: DataMark) -> dict[str, int]:
         """Deletes all of a person's data, if nothing was added since they were asked."""
         if not mark.is_current(self.clock.timestamp()):
-            raise UserError(templates.CONFIRMATION_OUT_OF_DATE.format(command="/privacy delete"))
+            raise UserError(
+                templates.CONFIRMATION_OUT_OF_DATE.format(
+                    command=templates.command("privacy delete")
+                )
+            )
         if not (fits_a_row(mark.person_since) and fits_a_row(mark.last_entry_id)):
-            raise UserError(templates.PRIVACY_DELETE_CHANGED)
+            raise UserError(templates.fill(templates.PRIVACY_DELETE_CHANGED))
         counts = await entry_store.delete_person(
             self.database, user_id, unchanged_since=(mark.person_since, mark.last_entry_id)
         )
         if counts is None:
-            raise UserError(templates.PRIVACY_DELETE_CHANGED)
+            raise UserError(templates.fill(templates.PRIVACY_DELETE_CHANGED))
         # Other features' data goes once the confirmation has proved current.
         for listener in self.events.person_deleted:
             counts.update(await listener(user_id))
@@ -385,6 +412,32 @@ def spreadsheet_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def export_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row as the export shows it: `EXPORT_TIMES` as ISO times, ids as strings."""
+    shown: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in EXPORT_TIMES:
+            shown[key] = iso_from_ms(value)
+        elif key in EXPORT_FLAGS:
+            shown[key] = bool(value)
+        elif (key == "id" or key.endswith("_id")) and value is not None:
+            shown[key] = str(value)
+        else:
+            shown[key] = value
+    return shown
+
+
+def csv_row(item: dict[str, Any]) -> dict[str, Any]:
+    """An exported entry with a label beside each code."""
+    theme = item.get("feedback_theme")
+    return {
+        **item,
+        "stage_label": STAGE_LABELS[Stage(item["stage"])],
+        "feedback_status_label": FEEDBACK_LABELS[FeedbackStatus(item["feedback_status"])],
+        "feedback_theme_label": THEME_LABELS[FeedbackTheme(theme)] if theme else None,
+    }
 
 
 def entry_document(entry: Entry) -> dict[str, Any]:

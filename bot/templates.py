@@ -5,6 +5,70 @@ Tone: calm, brief, kind; no exclamation streaks; say what happened and what to d
 
 from __future__ import annotations
 
+import string
+from collections.abc import Mapping
+from datetime import date
+
+# -- command mentions --------------------------------------------------------------------------
+
+# The synced ids of the top-level commands, so replies can carry clickable command mentions.
+# Process-wide like discord.py's own API base: one bot runs per process, and it replaces the
+# map on every start (an id changes only when a command is deleted and created again).
+_command_ids: dict[str, int] = {}
+
+
+def remember_command_ids(ids: Mapping[str, int]) -> None:
+    _command_ids.clear()
+    _command_ids.update(ids)
+
+
+def command(name: str) -> str:
+    """A clickable mention of `/name` (e.g. "rejection log"), or the name in code style until
+    the command's id is known. Not for embed titles and footers: they render no mentions."""
+    command_id = _command_ids.get(name.split(" ", 1)[0])
+    return f"</{name}:{command_id}>" if command_id else f"`/{name}`"
+
+
+class _WithCommands(dict[str, object]):
+    def __missing__(self, key: str) -> object:
+        if key.startswith("/"):
+            return command(key[1:])
+        raise KeyError(key)
+
+
+def fill(template: str, /, **values: object) -> str:
+    """`template.format(**values)`, with every `{/group name}` a command mention."""
+    return template.format_map(_WithCommands(values))
+
+
+def placeholders(template: str) -> list[str]:
+    """The names of the fields a template expects (command mentions included)."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def option(name: str) -> str:
+    """A command option as people type it: `notes:`."""
+    return f"`{name}:`"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """ "1 entry", "2 entries", "1,000 tips"."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_label(year: int, month: int) -> str:
+    """ "Jan 2026"."""
+    return f"{MONTH_NAMES[month - 1]} {year}"
+
+
+def example_date(today: date) -> str:
+    """A date the person could use right now: yesterday, in their own time zone."""
+    return date.fromordinal(today.toordinal() - 1).isoformat()
+
+
 # Said when we do not know how far the request got, so it claims nothing about what changed.
 APOLOGY = (
     "Sorry, something went wrong on our side. Please try again in a minute; "
@@ -13,7 +77,7 @@ APOLOGY = (
 MISSING_PERMISSIONS = "You need the {permissions} permission to use this command."
 GUILD_ONLY = "This command works only in a server where NextRound is installed."
 NOT_YOUR_BUTTON = "These buttons belong to someone else's message."
-COOLDOWN = "You are going a little fast. Try again in {seconds:.0f} seconds."
+COOLDOWN = "You are going a little fast. Try again in {wait}."
 CHECK_FAILED = "You can't use this command here."
 BAD_OPTION = "I can't use {value!r} there; please check the value and try again."
 PAGE_OUT_OF_RANGE = "There is no page {value}; page numbers go from 1 to {high:,}."
@@ -24,8 +88,53 @@ HELP_INTRO = (
     "and shares an interview tip each week. Replies to these commands are only visible to you."
 )
 HELP_EMPTY = "No NextRound commands can be used here."
-HELP_LINE = "`/{name}` — {description}"
-HELP_FOOTER = "Tip: start with /rejection log."
+HELP_LINE = "{command} — {description}"
+# Headings in the order a person meets them; admin tools come last.
+HELP_SECTIONS = {
+    "rejection": "**Your log**",
+    "followups": "**Follow-ups by DM**",
+    "privacy": "**Your data**",
+    "about": "**NextRound**",
+    "tips": "**For server admins**",
+}
+# Footers render no command mentions: plain names.
+HELP_FOOTER_FIRST = "Next step: log your first rejection with /rejection log."
+HELP_FOOTER_NEXT = "Next step: when you hear back, record it with /rejection feedback."
+
+ABOUT_TITLE = "About NextRound"
+ABOUT_DESCRIPTION = (
+    "Version {version}. NextRound is open source: {url}\n"
+    "Everything personal stays private: replies are only visible to you or come by DM, "
+    "and NextRound never pings anyone."
+)
+ABOUT_STORED = "What is stored"
+ABOUT_STORED_TEXT = (
+    "For you: the entries you log, your follow-up settings and time zone, the follow-ups "
+    "planned for your entries, and the id of your DM channel with NextRound.\n"
+    "For a server: the tip schedule, the server's own tips and which tips were posted."
+)
+ABOUT_KEPT = "For how long"
+ABOUT_KEPT_TEXT = (
+    "Entries and settings: until you delete them. Follow-ups once sent, skipped, failed or "
+    "cancelled: {follow_up_days} days. A form that was refused: {draft_minutes} minutes, so "
+    "you can fix it. A server's tip data: {server_days} days after NextRound leaves it."
+)
+ABOUT_YOUR_DATA = "Export or delete"
+ABOUT_YOUR_DATA_TEXT = (
+    "{/privacy export} downloads everything NextRound stores about you (JSON and CSV). "
+    "{/privacy delete} deletes all of it, everywhere. {/rejection delete} removes one entry."
+)
+ABOUT_SUMMARY = "Privacy summary (for the Developer Portal)"
+ABOUT_SUMMARY_TEXT = (
+    "Whoever runs this bot can paste this as the app's description:\n```\n{summary}\n```"
+)
+# At most 400 characters: the longest description the Developer Portal takes for an app.
+PRIVACY_SUMMARY = (
+    "NextRound keeps a private rejection log: only you see your entries, in replies visible "
+    "to you and in DMs. It stores what you log, your follow-up settings and planned DMs, and "
+    "each server's weekly tip schedule. Nothing is shared or sold. /privacy export downloads "
+    "your data and /privacy delete erases it; finished follow-ups go after 30 days."
+)
 
 
 def and_list(items: list[str]) -> str:
@@ -49,8 +158,37 @@ LOGGED_ACKS = (
     "Saved. Rejections are the most common step in any search; you're still moving.",
     "Logged. Be kind to yourself today; the search is a long game.",
 )
-FIELD_EMPTY = "Please give a {field}; it can't be empty."
-FIELD_TOO_LONG = "The {field} is {length} characters long; please keep it to {limit} or fewer."
+# {field} is an option in code style (`company:`) or, in a form, the box's name in bold.
+FIELD_EMPTY = "Please fill in {field}; spaces and invisible characters alone don't count."
+FIELD_TOO_LONG = "Please keep {field} to {limit:,} characters or fewer; it has {length:,} now."
+FORM_FIELD = "**{label}**"
+DATE_DAYS_AGO_RANGE = "Please use 1 to {high} days ago, or a date like {example}."
+DATE_UNREADABLE = (
+    "I couldn't read the date {text!r}. Use a date like {example}, or today, yesterday "
+    "or 3 days ago."
+)
+DATE_IN_FUTURE = "{date} is in the future; please use today or an earlier date."
+DATE_TOO_EARLY = "Please use a date from {earliest} onwards."
+STAGE_UNKNOWN = "Please pick {field} from the list: {choices}."
+EDIT_NOTHING = "Add at least one thing to change, like `company:` or `notes:`."
+FEEDBACK_BAD_CHOICE = "Please pick `status:` and `theme:` from the lists offered."
+ENTRY_NOT_FOUND = "You have no entry #{number}. {/rejection list} shows your entries."
+# The two daily limits: recent entries (dated within the last week) and older ones.
+LIMIT_RECENT = (
+    "You've logged {limit} recent entries in the last 24 hours, the most NextRound takes in a "
+    "day. You can log the next one <t:{next}:R>, at <t:{next}:t>. Entries dated more than "
+    "{days} days ago count separately (up to {backlog} a day), so older ones can go in now."
+)
+LIMIT_BACKLOG = (
+    "You've logged {limit} entries dated more than {days} days ago in the last 24 hours, the "
+    "most NextRound takes in a day for older ones. You can log the next one <t:{next}:R>, at "
+    "<t:{next}:t>. Recent entries count separately (up to {recent} a day)."
+)
+LIMIT_KEPT = (
+    "You have {limit:,} entries, the most NextRound keeps. To log more, delete some with "
+    "{/rejection delete}, or download everything with {/privacy export} and start afresh "
+    "with {/privacy delete}."
+)
 ENTRY_TITLE = "#{number} · {company}"
 ENTRY_FIELD_COMPANY = "Company"
 ENTRY_FIELD_ROLE = "Role"
@@ -59,19 +197,23 @@ ENTRY_FIELD_DATE = "Date"
 ENTRY_FIELD_INTERVIEWER = "Interviewer"
 ENTRY_FIELD_NOTES = "Notes"
 ENTRY_FIELD_FEEDBACK = "Feedback"
+ENTRY_FIELD_FEEDBACK_SUMMARY = "Feedback summary"
 ENTRY_FIELD_NEXT = "What happens next"
 NEXT_STEPS_DEFAULT = (
-    "When you hear back, record it with `/rejection feedback {number}`. "
-    "See everything with `/rejection list`."
+    "When you hear back, record it with {/rejection feedback} `number:{number}`. "
+    "See everything with {/rejection list}."
 )
 ENTRY_NUMBER_OUT_OF_RANGE = (
-    "There is no entry #{value}; entry numbers go from 1 to {high:,}. /rejection list shows yours."
+    "There is no entry #{value}; entry numbers go from 1 to {high:,}. "
+    "{/rejection list} shows yours."
 )
 NOT_SET = "—"
 LIST_TITLE = "Your entries"
-LIST_EMPTY = "You haven't logged any rejections yet. `/rejection log` takes a few seconds."
-LIST_FOOTER = "Page {page} of {pages} · {total} entries · only you can see this"
+LIST_EMPTY = "You haven't logged any rejections yet. {/rejection log} takes a few seconds."
+LIST_FOOTER = "Page {page} of {pages} · {total} · only you can see this"
 LIST_ROW = "**#{number}** {company}{role} · {stage} · {date} · feedback: {feedback}"
+LIST_NOT_ASKED = "not asked"
+LIST_NO_SUCH_PAGE = "There is no page {page}; your list has {pages}."
 PREVIOUS = "Previous"
 NEXT = "Next"
 EDITED = "Updated entry #{number}."
@@ -83,7 +225,7 @@ DELETE_YES = "Delete"
 DELETE_NO = "Keep it"
 DELETED = "Deleted entry #{number} ({company})."
 DELETE_KEPT = "Kept entry #{number}; nothing was deleted."
-ENTRY_GONE = "That entry no longer exists, so nothing was deleted. /rejection list shows yours."
+ENTRY_GONE = "That entry no longer exists, so nothing was deleted. {/rejection list} shows yours."
 CONFIRMATION_OUT_OF_DATE = (
     "This confirmation is out of date, so nothing was deleted. "
     "Run {command} again if you still want to."
@@ -92,10 +234,12 @@ FEEDBACK_SAVED = "Feedback for #{number} saved: {status}."
 FEEDBACK_CANCELLED_FOLLOW_UPS = "The pending {steps} for this entry won't be sent now."
 
 STATS_TITLE = "Your search so far"
-STATS_EMPTY = "No entries yet, so no stats. Log one with `/rejection log`."
+STATS_EMPTY = "No entries yet, so no stats. Log one with {/rejection log}."
 STATS_TOTAL = "Entries"
 STATS_BY_STAGE = "By stage"
 STATS_BY_MONTH = "Last 12 months"
+STATS_MONTH_ROW = "`{month}` {bar} {count}"
+STATS_COUNT_ROW = "{label}: {count}"
 STATS_FEEDBACK = "Feedback"
 STATS_FEEDBACK_LINE = (
     "Asked for feedback on {asked} of {total} ({asked_rate:.0%}); "
@@ -120,7 +264,7 @@ PRIVACY_DELETE_CONFIRM = (
 )
 PRIVACY_DELETE_CHANGED = (
     "Your data changed after this confirmation was shown, so nothing was deleted. "
-    "Run /privacy delete again if you still want to delete everything."
+    "Run {/privacy delete} again if you still want to delete everything."
 )
 PRIVACY_DELETE_YES = "Delete everything"
 PRIVACY_DELETE_NO = "Cancel"
@@ -135,6 +279,7 @@ def count_phrase(counts: dict[str, int]) -> str:
         "follow_ups": ("follow-up", "follow-ups"),
         "scheduled": ("scheduled message", "scheduled messages"),
         "settings": ("settings record", "settings records"),
+        "form_drafts": ("unsent form", "unsent forms"),
     }
     parts = [
         f"{count} {labels.get(kind, (kind, kind))[0 if count == 1 else 1]}"
@@ -166,7 +311,7 @@ FOLLOW_UP_INTROS = {
         "Here is a polite draft."
     ),
     "check_in": (
-        "If feedback came, record it with `/rejection feedback {number}`. "
+        "If feedback came, record it with {/rejection feedback} `number:{number}`. "
         "If not, one gentle nudge is fine; here is a draft."
     ),
 }
@@ -219,19 +364,35 @@ FOLLOW_UP_GONE = "This follow-up no longer exists (its entry was deleted)."
 NEXT_STEPS_PLANNED = "Follow-ups by DM: {items}."
 NEXT_STEPS_ITEM = "{name} <t:{due}:R>"
 NEXT_STEPS_TOO_OLD = "No follow-ups: this rejection is more than 60 days old."
-NEXT_STEPS_NONE = "No follow-ups planned (they are turned off in `/followups settings`)."
+NEXT_STEPS_NONE = "No follow-ups planned (they are turned off in {/followups settings})."
 NEXT_STEPS_PAUSED = "Follow-ups are paused; they'll wait until you resume."
 
 DM_PROBLEM_NOTICE = (
-    "I couldn't deliver your follow-up DMs: {reason}. To get them, allow direct messages from "
-    "this server's members (Server → Privacy Settings → Direct Messages) or from apps, then "
-    "check with `/followups test`."
+    "I couldn't send you a follow-up: your direct messages are closed to NextRound. {where} "
+    "Then check with {/followups test}."
 )
+# Where to allow DMs: in a server NextRound is in, or elsewhere (a DM, the app on your account).
+DM_WHERE_SERVER = (
+    "To allow them, tap this server's name, open Privacy Settings and turn on Direct Messages."
+)
+DM_WHERE_APP = (
+    "To allow them, tap NextRound's name and allow direct messages in its app settings, or "
+    "turn on Direct Messages in the Privacy Settings of a server you share with NextRound."
+)
+
+
+def dm_where(in_shared_server: bool) -> str:
+    return DM_WHERE_SERVER if in_shared_server else DM_WHERE_APP
+
+
 DM_TEST = "This is a test from NextRound: follow-up DMs reach you. You can ignore this message."
 DM_TEST_SENT = "Sent you a test DM. If it arrived, follow-ups will reach you."
+DM_TEST_CLOSED = (
+    "I couldn't DM you: your direct messages are closed to NextRound. {where} "
+    "Then try {/followups test} again."
+)
 DM_TEST_FAILED = (
-    "I couldn't DM you ({reason}). Allow direct messages from this server's members or from "
-    "apps (Privacy Settings → Direct Messages), then try `/followups test` again."
+    "Discord didn't take the test DM just now. Please try {/followups test} again in a minute."
 )
 
 SETTINGS_TITLE = "Your follow-up settings"
@@ -249,20 +410,25 @@ SETTINGS_ON = "on"
 SETTINGS_OFF = "off"
 SETTINGS_NOT_PAUSED = "Not paused."
 SETTINGS_PAUSED_UNTIL = "Paused until <t:{until}:F>."
-SETTINGS_PAUSED = "Paused until you `/followups resume`."
+SETTINGS_PAUSED = "Paused until you run {/followups resume}."
+SETTINGS_DAY = "day"
+SETTINGS_BUSINESS_DAY = "business day"
 
 BAD_TIMEZONE = "I don't know the time zone {zone!r}. Pick one from the list, like Europe/London."
-BAD_TIME = "{field} must be a time like 08:00 or 21:30 (24-hour)."
+BAD_TIME = "Please give {field} as a 24-hour time, like 08:00 or 21:30."
 BAD_WINDOW = "The allowed hours must start before they end ({start}–{end})."
-SHORT_WINDOW = "Please allow at least two hours for follow-ups (10:00 must fit)."
-BAD_DELAY = "The feedback delay must be between 1 and 14 days."
+SHORT_WINDOW = (
+    "The allowed hours must include 10:00, when feedback requests arrive; for example "
+    "`window_start:08:00` and `window_end:21:00`."
+)
+BAD_DELAY = "Please pick `feedback_delay_days:` from 1 to 14."
 BAD_PAUSE_UNTIL = (
-    "I couldn't read {text!r}. Use a date like 2027-04-01, a date and time like "
-    "2027-04-01 09:00, or a number of days like 3 days."
+    "I couldn't read {text!r}. Use a date like {day}, a date and time like {day} 09:00, "
+    "or a number of days like 3 days."
 )
 PAUSE_IN_PAST = "That time has already passed; pick a later one."
 PAUSE_TOO_FAR = (
-    "A pause can last up to {days} days. Pick an earlier date, or leave `until` empty to pause "
+    "A pause can last up to {days} days. Pick an earlier date, or leave out `until:` to pause "
     "until you resume."
 )
 PAUSED = "Follow-ups paused{until}. Due ones will wait and then arrive at the next allowed time."
@@ -273,13 +439,17 @@ NOT_PAUSED = "Follow-ups aren't paused."
 LIST_FOLLOW_UPS_TITLE = "Your follow-ups"
 LIST_FOLLOW_UPS_EMPTY = "No follow-ups pending or sent recently. Log a rejection to plan some."
 LIST_FOLLOW_UPS_ROW = "`{id}` {name} · #{number} {company} · {when}{status}"
-LIST_FOLLOW_UPS_FOOTER = "Cancel one with /followups cancel and its number."
+LIST_FOLLOW_UPS_SENDING = " · sending now"
+LIST_FOLLOW_UPS_CANCELLED = " · cancelled"
+LIST_FOLLOW_UPS_SNOOZED = " · snoozed"
+LIST_FOLLOW_UPS_DELETED_ENTRY = "deleted entry"
+LIST_FOLLOW_UPS_FOOTER = "To cancel one: /followups cancel number:<its number>"
 FOLLOW_UP_CANCELLED = "Cancelled follow-up {id}."
 FOLLOW_UP_NUMBER_OUT_OF_RANGE = (
     "There is no follow-up {value}; follow-up numbers go from 1 to {high:,}. "
-    "/followups list shows yours."
+    "{/followups list} shows yours."
 )
-FOLLOW_UP_NOT_FOUND = "You have no pending follow-up {id}. /followups list shows them."
+FOLLOW_UP_NOT_FOUND = "You have no pending follow-up {id}. {/followups list} shows them."
 
 
 # -- tips ---------------------------------------------------------------------------------------
@@ -305,7 +475,7 @@ TIP_POST_LATE = "*Posted late: this post was due <t:{due}:F>.*"
 TIP_POST_FOOTER = "NextRound · tip {id} · log rejections privately with /rejection log"
 TIP_THREAD_NAME = "Tip #{number} — {title}"
 TIP_LOG_BUTTON = "Log a rejection"
-TIP_LOG_UNAVAILABLE = "Logging from here isn't available right now. Use /rejection log instead."
+TIP_LOG_UNAVAILABLE = "Logging from here isn't available right now. Use {/rejection log} instead."
 TIP_LOG_FORM_TITLE = "Log a rejection (only you see it)"
 TIP_LOG_COMPANY = "Company"
 TIP_LOG_ROLE = "Role"
@@ -314,8 +484,17 @@ TIP_LOG_STAGE_PLACEHOLDER = "Interview (default)"
 TIP_LOG_DATE = "Date"
 TIP_LOG_DATE_PLACEHOLDER = "YYYY-MM-DD, today, yesterday or 3 days ago (default today)"
 TIP_LOG_NOTES = "Notes"
+LOG_FORM_INTERVIEWER = "Interviewer (for the thank-you note)"
 
-TIPS_TIME_FIELD = "The time"
+# A form that was refused keeps what was typed: the reply has a button that opens it again.
+FORM_RETRY = "Edit and try again"
+FORM_KEPT = "{problem}\nWhat you typed is kept for {minutes} minutes: press **{button}** to fix it."
+FORM_DRAFT_GONE = (
+    "That form was kept for {minutes} minutes and has expired, or was already sent. "
+    "Please fill it in again."
+)
+
+TIPS_TIME_FIELD = "time"  # the option's name
 TIPS_BAD_WEEKDAY = "I don't know the weekday {weekday!r}. Pick one from the list."
 TIPS_NOT_TEXT_CHANNEL = "{channel} isn't a text or announcement channel. Pick one of those."
 TIPS_BOT_MISSING_PERMISSIONS = (
@@ -323,20 +502,20 @@ TIPS_BOT_MISSING_PERMISSIONS = (
     "Give its role that permission in the channel settings, then try again."
 )
 TIPS_ROLE_EVERYONE = "Pick a role to mention, not @everyone, or leave the role out."
-TIPS_CHANNEL_GONE = "The tips channel no longer exists. Pick a new one with /tips setup."
+TIPS_CHANNEL_GONE = "The tips channel no longer exists. Pick a new one with {/tips setup}."
 TIPS_PROBLEM_CHANNEL_GONE = "the tips channel no longer exists"
 TIPS_PROBLEM_PERMISSIONS = "NextRound lacks {permissions} in the tips channel"
-TIPS_NOT_SET_UP = "Tips aren't set up in this server yet. Start with /tips setup."
-TIPS_UNKNOWN_TIP = "There's no tip {tip!r} here. /tips list shows every tip and its id."
+TIPS_NOT_SET_UP = "Tips aren't set up in this server yet. Start with {/tips setup}."
+TIPS_UNKNOWN_TIP = "There's no tip {tip!r} here. {/tips list} shows every tip and its id."
 TIPS_NOTHING_TO_POST = (
     "There's no tip to post: every shipped tip is hidden and this server has none of its own. "
-    "Add one with /tips add."
+    "Add one with {/tips add}."
 )
 TIPS_NOTHING_TO_SKIP = "There's no upcoming post to skip (tips are paused or stopped)."
 TIPS_TOO_MANY = "This server has {limit} tips of its own, the most it can keep. Remove one first."
 TIPS_SHIPPED_NOT_EDITABLE = (
     "Tip {tip} ships with NextRound, so its text can't be edited. You can hide it with "
-    "/tips remove and add your own version with /tips add."
+    "{/tips remove} and add your own version with {/tips add}."
 )
 TIPS_ALREADY_HIDDEN = "Tip {tip} is already hidden in this server."
 TIPS_BAD_PAGE = "There is no page {page}; the tip list has {pages} pages."
@@ -348,7 +527,7 @@ TIPS_POST_NOW_FAILED = "I couldn't post the tip: {reason}. Nothing was posted or
 TIPS_SKIP_REASONS = {
     "offline": "NextRound was offline for more than a day",
     "no_tips": "there was no tip to post",
-    "admin": "skipped with /tips skip",
+    "admin": "skipped with {/tips skip}",
 }
 
 TIPS_SETUP_DONE = (
@@ -357,15 +536,15 @@ TIPS_SETUP_DONE = (
 )
 TIPS_SETUP_ROLE = ", mentioning {role}"
 TIPS_STATUS_TITLE = "Interview Tip of the Week"
-TIPS_STATUS_NOT_SET_UP = "Not set up yet. Start with `/tips setup`."
+TIPS_STATUS_NOT_SET_UP = "Not set up yet. Start with {/tips setup}."
 TIPS_STATUS_WHERE = "Where and when"
 TIPS_STATUS_WHERE_LINE = "{channel}, every {weekday} at {time} ({zone}){role}"
 TIPS_STATUS_NEXT = "Next post"
 TIPS_STATUS_NEXT_LINE = "<t:{due}:F> (<t:{due}:R>)"
-TIPS_STATUS_PAUSED = "Paused. `/tips resume` starts again from the next slot."
-TIPS_STATUS_LEFT = "Paused: NextRound was removed from this server. `/tips resume` starts again."
-TIPS_STATUS_STOPPED = "Stopped: {reason}. Fix it, then `/tips resume` (or `/tips setup`)."
-TIPS_STATUS_NONE = "None planned. `/tips resume` plans the next one."
+TIPS_STATUS_PAUSED = "Paused. {/tips resume} starts again from the next slot."
+TIPS_STATUS_LEFT = "Paused: NextRound was removed from this server. {/tips resume} starts again."
+TIPS_STATUS_STOPPED = "Stopped: {reason}. Fix it, then run {/tips resume} or {/tips setup}."
+TIPS_STATUS_NONE = "None planned. {/tips resume} plans the next one."
 TIPS_STATUS_LAST = "Last post"
 TIPS_STATUS_LAST_LINE = "#{number} — {title} · {link} · <t:{at}:R>"
 TIPS_STATUS_NO_POSTS = "Nothing posted yet."
@@ -382,8 +561,8 @@ TIPS_POSTED_NOW = (
     "Posted tip #{number} — {title}: {link}. The weekly post goes on with the next tip."
 )
 TIPS_SKIPPED = "The post due <t:{skipped}:F> is skipped; its tip waits. Next post: <t:{next}:F>."
-TIPS_PAUSED = "Tips paused. Nothing posts until `/tips resume`."
-TIPS_ALREADY_PAUSED = "Tips are already paused. `/tips resume` starts them again."
+TIPS_PAUSED = "Tips paused. Nothing posts until you run {/tips resume}."
+TIPS_ALREADY_PAUSED = "Tips are already paused. {/tips resume} starts them again."
 TIPS_RESUMED = "Tips are back on. Next post: <t:{due}:F> (<t:{due}:R>)."
 TIPS_NOT_STOPPED = "Tips aren't paused or stopped; the next post is <t:{due}:F>."
 TIPS_ADDED = "Added tip {id} — {title}. Your own tips post before the shipped ones."

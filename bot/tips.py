@@ -274,7 +274,7 @@ class TipLogButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=BUTT
         tips: TipOfTheWeek = interaction.client.tips
         try:
             if tips.log_form is None:
-                raise UserError(templates.TIP_LOG_UNAVAILABLE)
+                raise UserError(templates.fill(templates.TIP_LOG_UNAVAILABLE))
             await tips.log_form(interaction)
         except Exception as error:
             await report_interaction_error(interaction, error, f"button {self.custom_id}")
@@ -420,7 +420,7 @@ class TipOfTheWeek:
             None if number is None else await tip_store.server_tip(self.database, guild_id, number)
         )
         if row is None:
-            raise NotFound(templates.TIPS_UNKNOWN_TIP.format(tip=wanted[:20]))
+            raise NotFound(templates.fill(templates.TIPS_UNKNOWN_TIP, tip=wanted[:20]))
         return as_tip(row)
 
     async def _tip_of(self, post: PostRow) -> Tip | None:
@@ -461,7 +461,7 @@ class TipOfTheWeek:
     async def _configured(self, guild_id: int) -> ScheduleRow:
         schedule = await self.schedule_of(guild_id)
         if schedule is None or schedule.channel_id is None:
-            raise UserError(templates.TIPS_NOT_SET_UP)
+            raise UserError(templates.fill(templates.TIPS_NOT_SET_UP))
         return schedule
 
     async def setup(
@@ -517,7 +517,7 @@ class TipOfTheWeek:
             return await self.find_tip(guild_id, tip_id), number
         choice = self._choose(await tip_store.pick_state(self.database, guild_id))
         if choice is None:
-            raise UserError(templates.TIPS_NOTHING_TO_POST)
+            raise UserError(templates.fill(templates.TIPS_NOTHING_TO_POST))
         return choice.tip, number
 
     async def post_now(self, guild_id: int) -> Posted:
@@ -526,7 +526,7 @@ class TipOfTheWeek:
         assert schedule.channel_id is not None
         reserved = await self._reserve(guild_id, slot=None, channel_id=schedule.channel_id)
         if reserved is None:
-            raise UserError(templates.TIPS_NOTHING_TO_POST)
+            raise UserError(templates.fill(templates.TIPS_NOTHING_TO_POST))
         post, tip = reserved
         try:
             message_id = await self._send(schedule, post, tip, when=self._now())
@@ -614,7 +614,7 @@ class TipOfTheWeek:
         """A server tip to edit; shipped tips are refused (their text is the same everywhere)."""
         tip = await self.find_tip(guild_id, tip_id)
         if tip.id in self._shipped:
-            raise UserError(templates.TIPS_SHIPPED_NOT_EDITABLE.format(tip=tip.id))
+            raise UserError(templates.fill(templates.TIPS_SHIPPED_NOT_EDITABLE, tip=tip.id))
         return tip
 
     async def edit_tip(self, guild_id: int, tip_id: str, title: str, body: str) -> Tip:
@@ -625,7 +625,7 @@ class TipOfTheWeek:
         if not await tip_store.update_server_tip(
             self.database, guild_id, number, clean_title, clean_body, self._now()
         ):
-            raise NotFound(templates.TIPS_UNKNOWN_TIP.format(tip=tip.id))
+            raise NotFound(templates.fill(templates.TIPS_UNKNOWN_TIP, tip=tip.id))
         return Tip(id=tip.id, title=clean_title, body=clean_body, tags=())
 
     async def remove_tip(self, guild_id: int, tip_id: str) -> tuple[Tip, bool]:

@@ -17,10 +17,17 @@ from bot.followups import (
     step_of,
     zone_suggestions,
 )
-from bot.limits import FOLLOW_UP_NUMBER_MAX
+from bot.limits import FOLLOW_UP_NUMBER_MAX, PAUSE_TEXT_MAX, TIME_TEXT_MAX, ZONE_TEXT_MAX
 from bot.text import safe
 
-STATUS_LABELS = {"pending": "", "running": " · sending now", "cancelled": " · cancelled"}
+ZoneText = app_commands.Range[str, 1, ZONE_TEXT_MAX]
+TimeText = app_commands.Range[str, 1, TIME_TEXT_MAX]
+
+STATUS_LABELS = {
+    "pending": "",
+    "running": templates.LIST_FOLLOW_UPS_SENDING,
+    "cancelled": templates.LIST_FOLLOW_UPS_CANCELLED,
+}
 
 
 def settings_embed(settings: FollowUpSettings, now_ms: int) -> discord.Embed:
@@ -28,7 +35,7 @@ def settings_embed(settings: FollowUpSettings, now_ms: int) -> discord.Embed:
     if not settings.paused_at(now_ms):
         paused = templates.SETTINGS_NOT_PAUSED
     elif settings.paused_indefinitely:
-        paused = templates.SETTINGS_PAUSED
+        paused = templates.fill(templates.SETTINGS_PAUSED)
     else:
         paused = templates.SETTINGS_PAUSED_UNTIL.format(until=(settings.paused_until or 0) // 1000)
     delay = settings.feedback_delay_days
@@ -41,7 +48,9 @@ def settings_embed(settings: FollowUpSettings, now_ms: int) -> discord.Embed:
         feedback_request=on_off[settings.feedback_request],
         check_in=on_off[settings.check_in],
         delay=delay,
-        day_word=("business day" if settings.weekdays_only else "day")
+        day_word=(
+            templates.SETTINGS_BUSINESS_DAY if settings.weekdays_only else templates.SETTINGS_DAY
+        )
         + ("s" if delay != 1 else ""),
         paused=paused,
     )
@@ -51,7 +60,9 @@ def settings_embed(settings: FollowUpSettings, now_ms: int) -> discord.Embed:
 def list_line(row: FollowUpRow) -> str:
     if row.state in ("pending", "running"):
         when = f"<t:{row.due_at // 1000}:F> (<t:{row.due_at // 1000}:R>)"
-        status = STATUS_LABELS[row.state] + (" · snoozed" if row.snoozed else "")
+        status = STATUS_LABELS[row.state] + (
+            templates.LIST_FOLLOW_UPS_SNOOZED if row.snoozed else ""
+        )
     else:
         finished = (row.finished_at or row.due_at) // 1000
         when = f"<t:{finished}:R>"
@@ -60,10 +71,16 @@ def list_line(row: FollowUpRow) -> str:
         id=row.id,
         name=templates.FOLLOW_UP_STEP_NAMES[step_of(row.kind)],
         number=row.entry_number or "?",
-        company=safe(row.company or "deleted entry", 60),
+        company=safe(row.company or templates.LIST_FOLLOW_UPS_DELETED_ENTRY, 60),
         when=when,
         status=safe(status, 200),
     )
+
+
+def in_shared_server(interaction: discord.Interaction[NextRoundBot]) -> bool:
+    """Asked in a server NextRound is in: that server's privacy settings govern its DMs."""
+    guild_id = interaction.guild_id
+    return guild_id is not None and interaction.client.get_guild(guild_id) is not None
 
 
 @app_commands.allowed_installs(guilds=True, users=True)
@@ -90,9 +107,9 @@ class FollowUpsCog(commands.GroupCog, group_name="followups"):
     async def settings_command(
         self,
         interaction: discord.Interaction[NextRoundBot],
-        timezone: str | None = None,
-        window_start: str | None = None,
-        window_end: str | None = None,
+        timezone: ZoneText | None = None,
+        window_start: TimeText | None = None,
+        window_end: TimeText | None = None,
         weekdays_only: bool | None = None,
         thank_you: bool | None = None,
         feedback_request: bool | None = None,
@@ -161,7 +178,9 @@ class FollowUpsCog(commands.GroupCog, group_name="followups"):
         until="YYYY-MM-DD, YYYY-MM-DD HH:MM or '3 days' (default: until you resume)"
     )
     async def pause_command(
-        self, interaction: discord.Interaction[NextRoundBot], until: str | None = None
+        self,
+        interaction: discord.Interaction[NextRoundBot],
+        until: app_commands.Range[str, 1, PAUSE_TEXT_MAX] | None = None,
     ) -> None:
         """Hold all follow-ups for a while; nothing is lost."""
         user_id = interaction.user.id
@@ -187,11 +206,8 @@ class FollowUpsCog(commands.GroupCog, group_name="followups"):
     async def test_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
         """Send yourself a test DM to check that follow-ups can reach you."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        problem = await self.follow_ups.send_test(interaction.user.id)
-        message = (
-            templates.DM_TEST_SENT
-            if problem is None
-            else templates.DM_TEST_FAILED.format(reason=problem)
+        message = await self.follow_ups.send_test(
+            interaction.user.id, in_shared_server=in_shared_server(interaction)
         )
         await interaction.followup.send(message, ephemeral=True)
 
@@ -200,7 +216,9 @@ class FollowUpsCog(commands.GroupCog, group_name="followups"):
         self, interaction: discord.Interaction[NextRoundBot], command: object
     ) -> None:
         # The one-time notice about undelivered DMs, after whatever the person asked for.
-        notice = await self.follow_ups.take_notice(interaction.user.id)
+        notice = await self.follow_ups.take_notice(
+            interaction.user.id, in_shared_server=in_shared_server(interaction)
+        )
         if notice is not None:
             await interaction.followup.send(notice, ephemeral=True)
 

@@ -80,7 +80,9 @@ class OldDeleteEverythingButton(
         if self.choice == "no":
             content = templates.PRIVACY_DELETE_CANCELLED
         else:
-            content = templates.CONFIRMATION_OUT_OF_DATE.format(command="/privacy delete")
+            content = templates.CONFIRMATION_OUT_OF_DATE.format(
+                command=templates.command("privacy delete")
+            )
         await interaction.response.edit_message(content=content, embed=None, view=None)
 
 

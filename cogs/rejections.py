@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import discord
@@ -15,7 +16,13 @@ from bot.client import NextRoundBot
 from bot.components import OwnedButton
 from bot.embeds import entry_embed, list_embed, stats_embed
 from bot.entries import (
+    COMPANY_MAX,
+    DATE_TEXT_MAX,
     FEEDBACK_LABELS,
+    FEEDBACK_SUMMARY_MAX,
+    INTERVIEWER_MAX,
+    NOTES_MAX,
+    ROLE_MAX,
     STAGE_LABELS,
     THEME_LABELS,
     Entry,
@@ -23,7 +30,8 @@ from bot.entries import (
     FeedbackTheme,
     Stage,
 )
-from bot.errors import UserError
+from bot.errors import LimitReached, UserError
+from bot.forms import Fields, Form, text_of
 from bot.limits import ENTRY_NUMBER_MAX, PAGE_MAX
 from bot.text import safe
 
@@ -34,9 +42,16 @@ STATUS_CHOICES = [
     if status != FeedbackStatus.NOT_ASKED
 ]
 THEME_CHOICES = [Choice(name=label, value=theme.value) for theme, label in THEME_LABELS.items()]
-# Discord refuses values outside these before the command reaches the bot.
+# Discord refuses values outside these before the command reaches the bot, so nobody types
+# 1,001 characters of notes only to learn the limit afterwards.
 EntryNumber = app_commands.Range[int, 1, ENTRY_NUMBER_MAX]
 PageNumber = app_commands.Range[int, 1, PAGE_MAX]
+Company = app_commands.Range[str, 1, COMPANY_MAX]
+Role = app_commands.Range[str, 1, ROLE_MAX]
+DateText = app_commands.Range[str, 1, DATE_TEXT_MAX]
+Interviewer = app_commands.Range[str, 1, INTERVIEWER_MAX]
+Notes = app_commands.Range[str, 1, NOTES_MAX]
+Summary = app_commands.Range[str, 1, FEEDBACK_SUMMARY_MAX]
 ENTRY_OPTION_DESCRIPTIONS = {
     "company": "The company (up to 100 characters)",
     "role": "The role you applied for (up to 100 characters)",
@@ -45,6 +60,76 @@ ENTRY_OPTION_DESCRIPTIONS = {
     "interviewer": "Who interviewed you, for the thank-you note (up to 100 characters)",
     "notes": "Anything worth remembering (up to 1,000 characters)",
 }
+
+
+# The boxes of the form that takes over a refused /rejection log, and how a refusal names them.
+ENTRY_FORM_LABELS = {
+    "company": templates.TIP_LOG_COMPANY,
+    "role": templates.TIP_LOG_ROLE,
+    "date": templates.TIP_LOG_DATE,
+    "interviewer": templates.LOG_FORM_INTERVIEWER,
+    "notes": templates.TIP_LOG_NOTES,
+}
+
+
+def entry_form_field(name: str) -> str:
+    return templates.FORM_FIELD.format(label=ENTRY_FORM_LABELS.get(name, name))
+
+
+class EntryForm(Form):
+    """/rejection log again, as a form with what was typed: its text options in boxes, and the
+    stage (chosen from a list, so never the problem) kept as the form's subject."""
+
+    name = "rejection-log"
+
+    def __init__(self, bot: NextRoundBot) -> None:
+        self.bot = bot
+
+    def modal(
+        self, custom_id: str, subject: str | None, fields: Mapping[str, Any]
+    ) -> discord.ui.Modal:
+        modal = discord.ui.Modal(title=templates.TIP_LOG_FORM_TITLE, custom_id=custom_id)
+        limits = {
+            "company": COMPANY_MAX,
+            "role": ROLE_MAX,
+            "date": DATE_TEXT_MAX,
+            "interviewer": INTERVIEWER_MAX,
+            "notes": NOTES_MAX,
+        }
+        for name, limit in limits.items():
+            modal.add_item(
+                discord.ui.TextInput(
+                    label=ENTRY_FORM_LABELS[name],
+                    custom_id=name,
+                    style=discord.TextStyle.paragraph
+                    if name == "notes"
+                    else discord.TextStyle.short,
+                    max_length=limit,
+                    required=name == "company",
+                    placeholder=templates.TIP_LOG_DATE_PLACEHOLDER if name == "date" else None,
+                    default=text_of(fields, name) or None,
+                )
+            )
+        return modal
+
+    async def submit(
+        self, interaction: discord.Interaction[Any], subject: str | None, fields: Fields
+    ) -> None:
+        logged = await self.bot.rejection_log.log_entry(
+            interaction.user.id,
+            interaction.guild_id,
+            company=text_of(fields, "company"),
+            role=text_of(fields, "role") or None,
+            stage=subject,
+            date_text=text_of(fields, "date") or None,
+            interviewer=text_of(fields, "interviewer") or None,
+            notes=text_of(fields, "notes") or None,
+            field=entry_form_field,
+        )
+        next_steps = await self.bot.next_steps_for(logged)
+        await interaction.response.send_message(
+            embed=log_reply(logged.entry, next_steps), ephemeral=True
+        )
 
 
 def log_reply(entry: Entry, next_steps: str) -> discord.Embed:
@@ -153,7 +238,9 @@ class OldDeleteEntryButton(
         if self.choice == "no":
             content = templates.DELETE_KEPT.format(number=self.number)
         else:
-            content = templates.CONFIRMATION_OUT_OF_DATE.format(command="/rejection delete")
+            content = templates.CONFIRMATION_OUT_OF_DATE.format(
+                command=templates.command("rejection delete")
+            )
         await interaction.response.edit_message(content=content, embed=None, view=None)
 
 
@@ -167,30 +254,51 @@ class Rejections(commands.GroupCog, group_name="rejection"):
         self.log = bot.rejection_log
         super().__init__()
 
+    async def cog_load(self) -> None:
+        self.bot.forms.register(EntryForm(self.bot))
+
+    async def cog_unload(self) -> None:
+        self.bot.forms.unregister(EntryForm.name)
+
     @app_commands.command(name="log")
     @app_commands.describe(**ENTRY_OPTION_DESCRIPTIONS)
     @app_commands.choices(stage=STAGE_CHOICES)
     async def log_command(
         self,
         interaction: discord.Interaction[NextRoundBot],
-        company: str,
-        role: str | None = None,
+        company: Company,
+        role: Role | None = None,
         stage: str | None = None,
-        date: str | None = None,
-        interviewer: str | None = None,
-        notes: str | None = None,
+        date: DateText | None = None,
+        interviewer: Interviewer | None = None,
+        notes: Notes | None = None,
     ) -> None:
         """Log a rejection privately: only you will see it."""
-        logged = await self.log.log_entry(
-            interaction.user.id,
-            interaction.guild_id,
-            company=company,
-            role=role,
-            stage=stage,
-            date_text=date,
-            interviewer=interviewer,
-            notes=notes,
-        )
+        try:
+            logged = await self.log.log_entry(
+                interaction.user.id,
+                interaction.guild_id,
+                company=company,
+                role=role,
+                stage=stage,
+                date_text=date,
+                interviewer=interviewer,
+                notes=notes,
+            )
+        except LimitReached:
+            raise  # trying again at once cannot help; the sentence says when it can
+        except UserError as refused:
+            # Discord clears what was typed: keep it behind "Edit and try again".
+            typed = {"company": company, "role": role, "date": date}
+            typed |= {"interviewer": interviewer, "notes": notes}
+            await self.bot.forms.refuse(
+                interaction,
+                EntryForm.name,
+                refused,
+                subject=stage,
+                fields={name: value or "" for name, value in typed.items()},
+            )
+            return
         next_steps = await self.bot.next_steps_for(logged)
         await interaction.response.send_message(
             embed=log_reply(logged.entry, next_steps), ephemeral=True
@@ -230,12 +338,12 @@ class Rejections(commands.GroupCog, group_name="rejection"):
         self,
         interaction: discord.Interaction[NextRoundBot],
         number: EntryNumber,
-        company: str | None = None,
-        role: str | None = None,
+        company: Company | None = None,
+        role: Role | None = None,
         stage: str | None = None,
-        date: str | None = None,
-        interviewer: str | None = None,
-        notes: str | None = None,
+        date: DateText | None = None,
+        interviewer: Interviewer | None = None,
+        notes: Notes | None = None,
     ) -> None:
         """Change details of one of your entries."""
         entry = await self.log.edit(
@@ -283,7 +391,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
         interaction: discord.Interaction[NextRoundBot],
         number: EntryNumber,
         status: str,
-        summary: str | None = None,
+        summary: Summary | None = None,
         theme: str | None = None,
     ) -> None:
         """Record the feedback you asked for or received."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Mapping
 from typing import Any
 
 import discord
@@ -13,13 +13,13 @@ from discord.ext import commands
 from bot import templates
 from bot.client import NextRoundBot
 from bot.db.tips import ScheduleRow
-from bot.entries import NOTES_MAX, STAGE_LABELS, Stage
+from bot.entries import COMPANY_MAX, DATE_TEXT_MAX, NOTES_MAX, ROLE_MAX, STAGE_LABELS, Stage
 from bot.errors import UserError
 from bot.followups import zone_suggestions
-from bot.interaction_errors import report_interaction_error
-from bot.limits import PAGE_MAX
+from bot.forms import Fields, Form, choices_of, text_of
+from bot.limits import PAGE_MAX, TIME_TEXT_MAX, TIP_ID_TEXT_MAX, ZONE_TEXT_MAX
 from bot.text import safe
-from bot.tip_library import BODY_MAX, TITLE_MAX, Tip
+from bot.tip_library import BODY_MAX, TITLE_MAX
 from bot.tips import (
     SERVER_BODY_MIN,
     WEEKDAYS,
@@ -37,7 +37,8 @@ WEEKDAY_CHOICES = [
     Choice(name=label, value=value)
     for value, label in zip(WEEKDAYS, templates.TIPS_WEEKDAY_NAMES, strict=True)
 ]
-FORM_TIMEOUT = 15 * 60.0  # seconds a form stays answerable
+FORMS = ("tip-log", "tip-add", "tip-edit")  # the forms this extension registers
+TipId = app_commands.Range[str, 1, TIP_ID_TEXT_MAX]
 
 
 def jump_link(guild_id: int, channel_id: int, message_id: int) -> str:
@@ -61,19 +62,19 @@ def status_embed(status: TipStatus) -> discord.Embed:
     schedule = status.schedule
     embed = discord.Embed(title=templates.TIPS_STATUS_TITLE, colour=discord.Colour(0x5865F2))
     if schedule is None or schedule.channel_id is None:
-        embed.description = templates.TIPS_STATUS_NOT_SET_UP
+        embed.description = templates.fill(templates.TIPS_STATUS_NOT_SET_UP)
         return embed
     embed.add_field(name=templates.TIPS_STATUS_WHERE, value=where_line(schedule), inline=False)
     if schedule.attention is not None:
-        upcoming = templates.TIPS_STATUS_STOPPED.format(reason=schedule.attention)
+        upcoming = templates.fill(templates.TIPS_STATUS_STOPPED, reason=schedule.attention)
     elif schedule.left_at is not None:
-        upcoming = templates.TIPS_STATUS_LEFT
+        upcoming = templates.fill(templates.TIPS_STATUS_LEFT)
     elif schedule.paused:
-        upcoming = templates.TIPS_STATUS_PAUSED
+        upcoming = templates.fill(templates.TIPS_STATUS_PAUSED)
     elif status.next_slot is not None:
         upcoming = templates.TIPS_STATUS_NEXT_LINE.format(due=status.next_slot // 1000)
     else:
-        upcoming = templates.TIPS_STATUS_NONE
+        upcoming = templates.fill(templates.TIPS_STATUS_NONE)
     embed.add_field(name=templates.TIPS_STATUS_NEXT, value=upcoming, inline=False)
     last = status.last_post
     if last is not None and last.message_id is not None:
@@ -93,7 +94,8 @@ def status_embed(status: TipStatus) -> discord.Embed:
     if status.skips:
         lines = [
             templates.TIPS_STATUS_SKIP_LINE.format(
-                slot=skip.slot // 1000, reason=templates.TIPS_SKIP_REASONS.get(skip.reason, "")
+                slot=skip.slot // 1000,
+                reason=templates.fill(templates.TIPS_SKIP_REASONS.get(skip.reason, "")),
             )
             for skip in status.skips
         ]
@@ -141,119 +143,164 @@ def list_embed(page: TipPage) -> discord.Embed:
     return embed
 
 
-class TipForm(discord.ui.Modal):
-    """Add a server tip, or edit one (prefilled)."""
+def require_manager(interaction: discord.Interaction[Any]) -> None:
+    """Manage Server, checked by the bot: the default permission is only a default."""
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage()
+    if not interaction.permissions.manage_guild:
+        raise app_commands.MissingPermissions(["manage_guild"])
 
-    def __init__(self, tips: TipOfTheWeek, guild_id: int, editing: Tip | None = None) -> None:
+
+class TipForm(Form):
+    """Add a server tip (`tip-add`), or edit one (`tip-edit`, the tip's id as the subject)."""
+
+    def __init__(self, tips: TipOfTheWeek, name: str) -> None:
+        self.name = name  # one class for two forms
+        self.tips = tips
+
+    def modal(
+        self, custom_id: str, subject: str | None, fields: Mapping[str, Any]
+    ) -> discord.ui.Modal:
         title = (
-            templates.TIPS_EDIT_MODAL_TITLE.format(id=editing.id)
-            if editing
+            templates.TIPS_EDIT_MODAL_TITLE.format(id=subject)
+            if subject
             else templates.TIPS_ADD_MODAL_TITLE
         )
-        # A fresh custom_id per form: discord.py keys open forms by it, so two admins never
-        # share one.
-        super().__init__(
-            title=title, timeout=FORM_TIMEOUT, custom_id=f"nr:tips-form:{secrets.token_hex(8)}"
+        modal = discord.ui.Modal(title=title, custom_id=custom_id)
+        modal.add_item(
+            discord.ui.TextInput(
+                label=templates.TIPS_FIELD_TITLE,
+                custom_id="title",
+                max_length=TITLE_MAX,
+                default=text_of(fields, "title") or None,
+            )
         )
-        self.tips = tips
-        self.guild_id = guild_id
-        self.editing = editing
-        self.tip_title: discord.ui.TextInput[TipForm] = discord.ui.TextInput(
-            label=templates.TIPS_FIELD_TITLE,
-            max_length=TITLE_MAX,
-            default=editing.title if editing else None,
+        modal.add_item(
+            discord.ui.TextInput(
+                label=templates.TIPS_FIELD_BODY,
+                custom_id="body",
+                style=discord.TextStyle.paragraph,
+                min_length=SERVER_BODY_MIN,
+                max_length=BODY_MAX,
+                placeholder=templates.TIPS_FIELD_BODY_PLACEHOLDER,
+                default=text_of(fields, "body") or None,
+            )
         )
-        self.tip_body: discord.ui.TextInput[TipForm] = discord.ui.TextInput(
-            label=templates.TIPS_FIELD_BODY,
-            style=discord.TextStyle.paragraph,
-            min_length=SERVER_BODY_MIN,
-            max_length=BODY_MAX,
-            placeholder=templates.TIPS_FIELD_BODY_PLACEHOLDER,
-            default=editing.body if editing else None,
-        )
-        self.add_item(self.tip_title)
-        self.add_item(self.tip_body)
+        return modal
 
-    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
-        if self.editing is None:
-            tip = await self.tips.add_tip(self.guild_id, self.tip_title.value, self.tip_body.value)
+    async def check(self, interaction: discord.Interaction[Any], subject: str | None) -> None:
+        require_manager(interaction)
+
+    async def submit(
+        self, interaction: discord.Interaction[Any], subject: str | None, fields: Fields
+    ) -> None:
+        assert interaction.guild_id is not None  # require_manager
+        title, body = text_of(fields, "title"), text_of(fields, "body")
+        if subject is None:
+            tip = await self.tips.add_tip(interaction.guild_id, title, body)
             message = templates.TIPS_ADDED.format(id=tip.id, title=safe(tip.title, 100))
         else:
-            tip = await self.tips.edit_tip(
-                self.guild_id, self.editing.id, self.tip_title.value, self.tip_body.value
-            )
+            tip = await self.tips.edit_tip(interaction.guild_id, subject, title, body)
             message = templates.TIPS_EDITED.format(id=tip.id, title=safe(tip.title, 100))
         await interaction.response.send_message(message, ephemeral=True)
 
-    async def on_error(  # type: ignore[override]  # Modal drops BaseView's item argument
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        await report_interaction_error(interaction, error, "the tip form")
+
+# How a refusal names the log form's boxes: by their labels, as the person sees them.
+LOG_FORM_LABELS = {
+    "company": templates.TIP_LOG_COMPANY,
+    "role": templates.TIP_LOG_ROLE,
+    "stage": templates.TIP_LOG_STAGE,
+    "date": templates.TIP_LOG_DATE,
+    "notes": templates.TIP_LOG_NOTES,
+}
 
 
-class LogRejectionForm(discord.ui.Modal):
+def log_form_field(name: str) -> str:
+    return templates.FORM_FIELD.format(label=LOG_FORM_LABELS.get(name, name))
+
+
+class LogRejectionForm(Form):
     """Opened by "Log a rejection" under a tip post; logs exactly as /rejection log does."""
 
+    name = "tip-log"
+
     def __init__(self, bot: NextRoundBot) -> None:
-        super().__init__(
-            title=templates.TIP_LOG_FORM_TITLE,
-            timeout=FORM_TIMEOUT,
-            custom_id=f"nr:tip-log-form:{secrets.token_hex(8)}",
-        )
         self.bot = bot
-        self.company: discord.ui.TextInput[LogRejectionForm] = discord.ui.TextInput(
-            label=templates.TIP_LOG_COMPANY, max_length=100
+
+    def modal(
+        self, custom_id: str, subject: str | None, fields: Mapping[str, Any]
+    ) -> discord.ui.Modal:
+        modal = discord.ui.Modal(title=templates.TIP_LOG_FORM_TITLE, custom_id=custom_id)
+        chosen = choices_of(fields, "stage")
+        modal.add_item(
+            discord.ui.TextInput(
+                label=templates.TIP_LOG_COMPANY,
+                custom_id="company",
+                max_length=COMPANY_MAX,
+                default=text_of(fields, "company") or None,
+            )
         )
-        self.role: discord.ui.TextInput[LogRejectionForm] = discord.ui.TextInput(
-            label=templates.TIP_LOG_ROLE, max_length=100, required=False
+        modal.add_item(
+            discord.ui.TextInput(
+                label=templates.TIP_LOG_ROLE,
+                custom_id="role",
+                max_length=ROLE_MAX,
+                required=False,
+                default=text_of(fields, "role") or None,
+            )
         )
-        self.stage: discord.ui.Select[LogRejectionForm] = discord.ui.Select(
+        stage: discord.ui.Select[discord.ui.Modal] = discord.ui.Select(
+            custom_id="stage",
             placeholder=templates.TIP_LOG_STAGE_PLACEHOLDER,
             min_values=0,
             max_values=1,
             required=False,
             options=[
-                discord.SelectOption(label=label, value=stage.value)
+                discord.SelectOption(label=label, value=stage.value, default=stage.value in chosen)
                 for stage, label in STAGE_LABELS.items()
             ],
         )
-        self.date: discord.ui.TextInput[LogRejectionForm] = discord.ui.TextInput(
-            label=templates.TIP_LOG_DATE,
-            max_length=40,
-            required=False,
-            placeholder=templates.TIP_LOG_DATE_PLACEHOLDER,
+        modal.add_item(discord.ui.Label(text=templates.TIP_LOG_STAGE, component=stage))
+        modal.add_item(
+            discord.ui.TextInput(
+                label=templates.TIP_LOG_DATE,
+                custom_id="date",
+                max_length=DATE_TEXT_MAX,
+                required=False,
+                placeholder=templates.TIP_LOG_DATE_PLACEHOLDER,
+                default=text_of(fields, "date") or None,
+            )
         )
-        self.notes: discord.ui.TextInput[LogRejectionForm] = discord.ui.TextInput(
-            label=templates.TIP_LOG_NOTES,
-            style=discord.TextStyle.paragraph,
-            max_length=NOTES_MAX,
-            required=False,
+        modal.add_item(
+            discord.ui.TextInput(
+                label=templates.TIP_LOG_NOTES,
+                custom_id="notes",
+                style=discord.TextStyle.paragraph,
+                max_length=NOTES_MAX,
+                required=False,
+                default=text_of(fields, "notes") or None,
+            )
         )
-        self.add_item(self.company)
-        self.add_item(self.role)
-        self.add_item(discord.ui.Label(text=templates.TIP_LOG_STAGE, component=self.stage))
-        self.add_item(self.date)
-        self.add_item(self.notes)
+        return modal
 
-    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+    async def submit(
+        self, interaction: discord.Interaction[Any], subject: str | None, fields: Fields
+    ) -> None:
+        stages = choices_of(fields, "stage")
         logged = await self.bot.rejection_log.log_entry(
             interaction.user.id,
             interaction.guild_id,
-            company=self.company.value,
-            role=self.role.value or None,
-            stage=self.stage.values[0] if self.stage.values else Stage.INTERVIEW.value,
-            date_text=self.date.value or None,
-            notes=self.notes.value or None,
+            company=text_of(fields, "company"),
+            role=text_of(fields, "role") or None,
+            stage=stages[0] if stages else Stage.INTERVIEW.value,
+            date_text=text_of(fields, "date") or None,
+            notes=text_of(fields, "notes") or None,
+            field=log_form_field,
         )
         next_steps = await self.bot.next_steps_for(logged)
         await interaction.response.send_message(
             embed=log_reply(logged.entry, next_steps), ephemeral=True
         )
-
-    async def on_error(  # type: ignore[override]  # Modal drops BaseView's item argument
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        await report_interaction_error(interaction, error, "the rejection form under a tip")
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -269,22 +316,24 @@ class TipsCog(commands.GroupCog, group_name="tips"):
         super().__init__()
 
     async def cog_load(self) -> None:
+        self.bot.forms.register(LogRejectionForm(self.bot))
+        self.bot.forms.register(TipForm(self.tips, "tip-add"))
+        self.bot.forms.register(TipForm(self.tips, "tip-edit"))
         self.tips.log_form = self.open_log_form
         await self.tips.ensure_purge_scheduled()
 
     async def cog_unload(self) -> None:
         self.tips.log_form = None
+        for form in FORMS:
+            self.bot.forms.unregister(form)
 
     async def open_log_form(self, interaction: discord.Interaction[Any]) -> None:
-        await interaction.response.send_modal(LogRejectionForm(self.bot))
+        await self.bot.forms.open(interaction, LogRejectionForm.name)
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         # The default permission is only a default: a server can open /tips to anyone in its
         # integration settings, so every command checks Manage Server itself.
-        if interaction.guild is None:
-            raise app_commands.NoPrivateMessage()
-        if not interaction.permissions.manage_guild:
-            raise app_commands.MissingPermissions(["manage_guild"])
+        require_manager(interaction)
         return True
 
     @staticmethod
@@ -299,7 +348,7 @@ class TipsCog(commands.GroupCog, group_name="tips"):
         """The schedule's channel, checked the way /tips setup checks it."""
         channel = guild.get_channel(schedule.channel_id or 0)
         if channel is None:
-            raise UserError(templates.TIPS_CHANNEL_GONE)
+            raise UserError(templates.fill(templates.TIPS_CHANNEL_GONE))
         role = guild.get_role(schedule.role_id) if schedule.role_id else None
         check_post_channel(
             channel,
@@ -325,8 +374,8 @@ class TipsCog(commands.GroupCog, group_name="tips"):
         interaction: discord.Interaction[NextRoundBot],
         channel: discord.TextChannel,
         weekday: str,
-        time: str,
-        timezone: str,
+        time: app_commands.Range[str, 1, TIME_TEXT_MAX],
+        timezone: app_commands.Range[str, 1, ZONE_TEXT_MAX],
         role: discord.Role | None = None,
     ) -> None:
         """Choose the channel, weekday, time and time zone of the weekly tip."""
@@ -371,7 +420,7 @@ class TipsCog(commands.GroupCog, group_name="tips"):
     @app_commands.command(name="preview")
     @app_commands.describe(tip="A tip id from /tips list (default: the next tip to be posted)")
     async def preview_command(
-        self, interaction: discord.Interaction[NextRoundBot], tip: str | None = None
+        self, interaction: discord.Interaction[NextRoundBot], tip: TipId | None = None
     ) -> None:
         """See a tip as it would be posted; only you see the preview."""
         guild = self._guild(interaction)
@@ -389,7 +438,7 @@ class TipsCog(commands.GroupCog, group_name="tips"):
         guild = self._guild(interaction)
         schedule = await self.tips.schedule_of(guild.id)
         if schedule is None or schedule.channel_id is None:
-            raise UserError(templates.TIPS_NOT_SET_UP)
+            raise UserError(templates.fill(templates.TIPS_NOT_SET_UP))
         self._posting_channel(guild, schedule)
         await interaction.response.defer(ephemeral=True, thinking=True)
         posted = await self.tips.post_now(guild.id)
@@ -416,7 +465,8 @@ class TipsCog(commands.GroupCog, group_name="tips"):
         """Stop the weekly tip until /tips resume."""
         paused = await self.tips.pause(self._guild(interaction).id)
         await interaction.response.send_message(
-            templates.TIPS_PAUSED if paused else templates.TIPS_ALREADY_PAUSED, ephemeral=True
+            templates.fill(templates.TIPS_PAUSED if paused else templates.TIPS_ALREADY_PAUSED),
+            ephemeral=True,
         )
 
     @app_commands.command(name="resume")
@@ -425,7 +475,7 @@ class TipsCog(commands.GroupCog, group_name="tips"):
         guild = self._guild(interaction)
         schedule = await self.tips.schedule_of(guild.id)
         if schedule is None or schedule.channel_id is None:
-            raise UserError(templates.TIPS_NOT_SET_UP)
+            raise UserError(templates.fill(templates.TIPS_NOT_SET_UP))
         self._posting_channel(guild, schedule)
         due = await self.tips.resume(guild.id)
         if due is None:
@@ -470,20 +520,28 @@ class TipsCog(commands.GroupCog, group_name="tips"):
     @app_commands.command(name="add")
     async def add_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
         """Write a tip of this server's own; it posts before the shipped ones."""
-        await interaction.response.send_modal(TipForm(self.tips, self._guild(interaction).id))
+        self._guild(interaction)
+        await self.bot.forms.open(interaction, "tip-add")
 
     @app_commands.command(name="edit")
     @app_commands.describe(tip="The id of one of this server's tips, like s3")
-    async def edit_command(self, interaction: discord.Interaction[NextRoundBot], tip: str) -> None:
+    async def edit_command(
+        self, interaction: discord.Interaction[NextRoundBot], tip: TipId
+    ) -> None:
         """Change the title or text of one of this server's own tips."""
         guild = self._guild(interaction)
         editing = await self.tips.editable_tip(guild.id, tip)
-        await interaction.response.send_modal(TipForm(self.tips, guild.id, editing))
+        await self.bot.forms.open(
+            interaction,
+            "tip-edit",
+            subject=editing.id,
+            fields={"title": editing.title, "body": editing.body},
+        )
 
     @app_commands.command(name="remove")
     @app_commands.describe(tip="A tip id from /tips list: s-ids are deleted, shipped ones hidden")
     async def remove_command(
-        self, interaction: discord.Interaction[NextRoundBot], tip: str
+        self, interaction: discord.Interaction[NextRoundBot], tip: TipId
     ) -> None:
         """Delete one of this server's tips, or hide a shipped tip in this server."""
         removed, hidden = await self.tips.remove_tip(self._guild(interaction).id, tip)

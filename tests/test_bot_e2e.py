@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from bot import templates
+from bot.about import version
 from bot.client import EXTENSIONS
 from bot.templates import APOLOGY
 from tests.conftest import BotFactory, RunningBot, World
@@ -70,8 +72,59 @@ async def test_help_in_a_server_is_ephemeral(world: World, running: RunningBot) 
     description = response["data"]["embeds"][0]["description"]
     assert "/rejection log" in description
     assert "/privacy export" in description
-    lines = [line for line in description.splitlines() if line.startswith("`/")]
-    assert len(lines) == len(set(lines))
+    lines = [line for line in description.splitlines() if line.startswith("</")]
+    assert len(lines) == len(set(lines)) > 10
+
+
+async def help_text(world: World, user: int) -> tuple[str, str]:
+    interaction = await world.emulator.invoke(
+        user, "help", {}, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    embed = (await interaction.wait_response())["data"]["embeds"][0]
+    return embed["description"], embed["footer"]["text"]
+
+
+async def test_help_goes_in_the_order_a_person_needs_it(world: World, running: RunningBot) -> None:
+    description, footer = await help_text(world, world.admin)
+    order = [
+        "</rejection log:",
+        "</rejection list:",
+        "</rejection feedback:",
+        "**Follow-ups by DM**",
+        "</followups list:",
+        "**Your data**",
+        "</privacy export:",
+        "</privacy delete:",
+        "</about:",
+        "</help:",
+        "**For server admins**",
+        "</tips setup:",
+    ]
+    positions = [description.index(marker) for marker in order]
+    assert positions == sorted(positions)
+    # The footer is the one next step: log first, then record what you hear back.
+    assert footer == templates.HELP_FOOTER_FIRST
+    log = await world.emulator.invoke(world.admin, "rejection log", {"company": "Acme"})
+    await log.wait_response()
+    assert (await help_text(world, world.admin))[1] == templates.HELP_FOOTER_NEXT
+
+
+async def test_about_says_what_is_kept_and_how_to_take_it_away(
+    world: World, running: RunningBot
+) -> None:
+    interaction = await world.emulator.invoke(world.alice, "about", {})
+    response = await interaction.wait_response()
+    assert response["data"]["flags"] & EPHEMERAL
+    embed = response["data"]["embeds"][0]
+    assert embed["description"].startswith(f"Version {version()}. NextRound is open source: ")
+    assert version() == "0.1.0"
+    fields = {field["name"]: field["value"] for field in embed["fields"]}
+    kept = fields[templates.ABOUT_KEPT]
+    assert "30 days" in kept and "60 minutes" in kept
+    assert "</privacy export:" in fields[templates.ABOUT_YOUR_DATA]
+    assert "</privacy delete:" in fields[templates.ABOUT_YOUR_DATA]
+    assert templates.PRIVACY_SUMMARY in fields[templates.ABOUT_SUMMARY]
+    assert len(templates.PRIVACY_SUMMARY) <= 400
 
 
 async def test_help_in_a_dm_is_ephemeral(world: World, running: RunningBot) -> None:

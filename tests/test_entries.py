@@ -62,8 +62,8 @@ def test_dates_people_type(text: str | None, expected: date) -> None:
     [
         ("2027-03-25", "in the future"),
         ("1999-12-31", "2000-01-01"),
-        ("0 days ago", "between 1 and 365"),
-        ("366 days ago", "between 1 and 365"),
+        ("0 days ago", "use 1 to 365 days ago, or a date like 2027-03-23"),
+        ("366 days ago", "use 1 to 365 days ago"),
         ("2027-02-30", "couldn't read"),
         ("next tuesday", "couldn't read"),
         ("24/03/2027", "couldn't read"),

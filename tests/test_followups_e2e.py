@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot import templates
 from bot.clock import ManualClock
 from bot.db import Database
 from bot.db import jobs as job_store
@@ -238,7 +239,12 @@ async def test_dms_closed_fails_and_notices_once(world: World, running: RunningB
     )
     notice = await interaction.wait_followup()
     assert notice.ephemeral
-    assert "couldn't deliver your follow-up DMs" in notice.content
+    # Asked in a server NextRound is in: that server's privacy settings are where to look.
+    assert notice.content == templates.fill(
+        templates.DM_PROBLEM_NOTICE, where=templates.DM_WHERE_SERVER
+    )
+    assert "(" not in notice.content and "code" not in notice.content
+    assert "the person" not in notice.content
     again = await world.emulator.invoke(world.alice, "help", {})
     await again.wait_response()
     await running.bot.scheduler.settle()
@@ -258,9 +264,12 @@ async def test_a_dm_notice_waiting_at_a_restart_is_still_shown(
     await running.stop()  # before Alice runs another command
 
     await start_bot()
-    interaction = await world.emulator.invoke(world.alice, "help", {})
+    interaction = await world.emulator.invoke(world.alice, "help", {})  # in a DM
     notice = await interaction.wait_followup()
-    assert "couldn't deliver your follow-up DMs" in notice.content
+    assert notice.content == templates.fill(
+        templates.DM_PROBLEM_NOTICE, where=templates.DM_WHERE_APP
+    )
+    assert "this server" not in notice.content
 
 
 async def test_followups_test_command(world: World, running: RunningBot) -> None:
@@ -269,7 +278,9 @@ async def test_followups_test_command(world: World, running: RunningBot) -> None
     assert len(world.emulator.dm_messages(world.alice)) == 1
     world.emulator.set_dms_closed(world.bob)
     refused = await command(world, world.bob, "followups test")
-    assert "couldn't DM you" in refused["content"]
+    assert refused["content"] == templates.fill(
+        templates.DM_TEST_CLOSED, where=templates.DM_WHERE_SERVER
+    )
 
 
 async def test_a_late_follow_up_says_so_and_a_week_late_one_is_missed(
@@ -312,13 +323,21 @@ async def test_settings_change_replans_and_pause_holds(world: World, running: Ru
     assert after["check_in"]["due_at"] == ms("2027-04-02 14:00")
     for bad, phrase in (
         ({"timezone": "Mars/Olympus"}, "don't know the time zone"),
-        ({"window_start": "25:00"}, "time like 08:00"),
+        ({"window_start": "25:00"}, "Please give `window_start:` as a 24-hour time"),
         ({"window_start": "20:00", "window_end": "09:00"}, "start before"),
     ):
         refused = await command(world, world.alice, "followups settings", bad)
         assert phrase in refused["content"]
     assert (await follow_up_rows(running, world.alice)) == after
 
+    # The example in a refusal is a date that would work today (a week ahead), in her zone.
+    unreadable = await command(world, world.alice, "followups pause", {"until": "next month"})
+    assert unreadable["content"] == (
+        "I couldn't read 'next month'. Use a date like 2027-03-31, a date and time like "
+        "2027-03-31 09:00, or a number of days like 3 days."
+    )
+    bad_hour = await command(world, world.alice, "followups pause", {"until": "2027-04-01 25:00"})
+    assert bad_hour["content"].startswith("I couldn't read '2027-04-01 25:00'.")
     paused = await command(world, world.alice, "followups pause")
     assert "paused" in paused["content"]
     await move_to(running, ms("2027-03-27 00:00"))

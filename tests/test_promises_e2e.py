@@ -341,7 +341,7 @@ async def test_pause_until_resumed_is_a_state_and_everything_keeps_working(
     reply = await command(world, world.alice, "rejection log", {"company": "Acme"})
     assert "paused" in reply["embeds"][0]["fields"][-1]["value"]
     settings = await command(world, world.alice, "followups settings")
-    assert "until you `/followups resume`" in settings["embeds"][0]["description"]
+    assert "Paused until you run </followups resume:" in settings["embeds"][0]["description"]
     await move_to(running, THANK_YOU_DUE + 3 * 86_400_000)
     assert world.emulator.dm_messages(world.alice) == []
     rows = await follow_up_rows(running, world.alice)

@@ -31,11 +31,17 @@ async def run(
     options: dict[str, Any] | None = None,
     *,
     where: str = "guild",
+    validate: bool = True,
 ) -> InteractionHandle:
     emulator = world.emulator
     if where == "guild":
         return await emulator.invoke(
-            user, command, options or {}, guild_id=world.guild_id, channel_id=world.channel_id
+            user,
+            command,
+            options or {},
+            guild_id=world.guild_id,
+            channel_id=world.channel_id,
+            validate_options=validate,
         )
     if where == "user_install":
         return await emulator.invoke(
@@ -56,8 +62,9 @@ async def reply(
     options: dict[str, Any] | None = None,
     *,
     where: str = "guild",
+    validate: bool = True,
 ) -> dict[str, Any]:
-    interaction = await run(world, user, command, options, where=where)
+    interaction = await run(world, user, command, options, where=where, validate=validate)
     response = await interaction.wait_response()
     data: dict[str, Any] = response["data"]
     assert data.get("flags", 0) & EPHEMERAL, f"{command} must answer ephemerally"
@@ -106,20 +113,25 @@ async def test_log_with_every_option(world: World, running: RunningBot) -> None:
 @pytest.mark.parametrize(
     ("options", "phrase"),
     [
-        ({"company": "   "}, "can't be empty"),
-        ({"company": "x" * 101}, "101 characters"),
-        ({"company": "Acme", "role": "r" * 101}, "role is 101"),
-        ({"company": "Acme", "interviewer": "i" * 101}, "interviewer name is 101"),
-        ({"company": "Acme", "notes": "n" * 1001}, "notes is 1001"),
-        ({"company": "Acme", "date": "2027-03-25"}, "in the future"),
-        ({"company": "Acme", "date": "last week"}, "couldn't read"),
-        ({"company": "Acme", "date": "1999-05-01"}, "2000-01-01"),
+        ({"company": "   "}, "Please fill in `company:`; spaces"),
+        # Discord refuses these lengths itself (the synced limits); the bot still does, for a
+        # value that arrives anyway.
+        ({"company": "x" * 101}, "Please keep `company:` to 100 characters or fewer; it has 101"),
+        ({"company": "Acme", "role": "r" * 101}, "`role:` to 100 characters"),
+        ({"company": "Acme", "interviewer": "i" * 101}, "`interviewer:` to 100 characters"),
+        (
+            {"company": "Acme", "notes": "n" * 1001},
+            "`notes:` to 1,000 characters or fewer; it has 1,001",
+        ),
+        ({"company": "Acme", "date": "2027-03-25"}, "2027-03-25 is in the future"),
+        ({"company": "Acme", "date": "last week"}, "couldn't read the date 'last week'"),
+        ({"company": "Acme", "date": "1999-05-01"}, "from 2000-01-01 onwards"),
     ],
 )
 async def test_bad_input_is_one_sentence_and_stores_nothing(
     world: World, running: RunningBot, options: dict[str, Any], phrase: str
 ) -> None:
-    data = await reply(world, world.alice, "rejection log", options)
+    data = await reply(world, world.alice, "rejection log", options, validate=False)
     assert phrase in data["content"]
     assert "embeds" not in data or not data["embeds"]
     assert data["content"].count(".") <= 3
@@ -128,7 +140,7 @@ async def test_bad_input_is_one_sentence_and_stores_nothing(
 
 async def test_text_that_shows_nothing_counts_as_empty(world: World, running: RunningBot) -> None:
     refused = await reply(world, world.alice, "rejection log", {"company": "\u200b\u200d\ufeff"})
-    assert "can't be empty" in refused["content"]
+    assert "Please fill in `company:`" in refused["content"]
     assert await entry_count(running, world.alice) == 0
     data = await reply(
         world,
@@ -258,7 +270,7 @@ async def test_edit_delete_feedback_and_stats(world: World, running: RunningBot)
     assert fields["Role"] == "Designer"
     assert fields["Date"] == "2027-03-21"
     nothing = await reply(world, world.alice, "rejection edit", {"number": 1})
-    assert "at least one option" in nothing["content"]
+    assert nothing["content"] == templates.EDIT_NOTHING
     feedback = await reply(
         world,
         world.alice,
@@ -270,6 +282,9 @@ async def test_edit_delete_feedback_and_stats(world: World, running: RunningBot)
     stats_text = text_of(stats)
     assert "Technical skills: 1" in stats_text
     assert "Phone or recruiter screen: 1" in stats_text
+    months = next(f for f in stats["embeds"][0]["fields"] if f["name"] == "Last 12 months")
+    rows = months["value"].splitlines()
+    assert rows[0].startswith("`Apr 2026`") and rows[-1] == "`Mar 2027` ▇ 1"
     kept = await run_delete(world, world.alice, 1, confirm=False)
     assert "Kept entry #1" in kept["content"]
     deleted = await run_delete(world, world.alice, 1)
@@ -320,11 +335,64 @@ async def test_daily_limit(world: World, running: RunningBot) -> None:
     for number in range(30):
         await reply(world, world.alice, "rejection log", {"company": f"C{number}"})
     refused = await reply(world, world.alice, "rejection log", {"company": "One too many"})
-    assert "30 entries in the last 24 hours" in refused["content"]
+    assert refused["content"].startswith("You've logged 30 recent entries in the last 24 hours")
+    # The first of the 30 was logged at the start: the 31st can go in 24 hours after it.
+    next_at = int(running.clock.timestamp()) + 24 * 3600
+    assert f"<t:{next_at}:R>" in refused["content"]
     assert await entry_count(running, world.alice) == 30
     running.clock.advance(24 * 3600 + 1)
     await reply(world, world.alice, "rejection log", {"company": "Next day"})
     assert await entry_count(running, world.alice) == 31
+
+
+async def test_older_entries_have_their_own_higher_daily_limit(
+    world: World, running: RunningBot
+) -> None:
+    """Someone starting today can log the search behind them: 30 recent entries a day, and
+    200 more dated more than a week ago."""
+    await reply(
+        world,
+        world.alice,
+        "followups settings",
+        {"thank_you": False, "feedback_request": False, "check_in": False},
+    )
+    now = int(running.clock.timestamp() * 1000)
+    async with running.database.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO people (user_id, next_entry_number, created_at) VALUES (?, 231, 0) "
+            "ON CONFLICT (user_id) DO UPDATE SET next_entry_number = 231",
+            (world.alice,),
+        )
+        # 30 recent ones and 199 older ones, logged over the last few hours.
+        await tx.executemany(
+            "INSERT INTO entries (user_id, number, company, stage, rejected_on, created_at, "
+            "updated_at) VALUES (?, ?, 'Old', 'interview', ?, ?, ?)",
+            (
+                (world.alice, number, "2027-03-20" if number <= 30 else "2027-01-10", at, at)
+                for number in range(1, 230)
+                for at in [now - 3_600_000 + number]
+            ),
+        )
+    refused = await reply(world, world.alice, "rejection log", {"company": "Recent"})
+    assert refused["content"].startswith("You've logged 30 recent entries")
+    assert "dated more than 7 days ago count separately (up to 200 a day)" in refused["content"]
+    # 2027-03-17 is 7 days ago: still recent. 2027-03-16 is older.
+    refused = await reply(
+        world, world.alice, "rejection log", {"company": "A week", "date": "2027-03-17"}
+    )
+    assert refused["content"].startswith("You've logged 30 recent entries")
+    logged = await reply(
+        world, world.alice, "rejection log", {"company": "Older", "date": "2027-03-16"}
+    )
+    assert logged["embeds"][0]["title"] == "#231 · Older"
+    refused = await reply(
+        world, world.alice, "rejection log", {"company": "One more", "date": "2026-12-01"}
+    )
+    first = (now - 3_600_000 + 31) // 1000 + 24 * 3600
+    assert refused["content"] == templates.LIMIT_BACKLOG.format(
+        limit=200, next=first, days=7, backlog=200, recent=30
+    )
+    assert await entry_count(running, world.alice) == 230
 
 
 async def test_kept_limit_refuses_the_5001st(world: World, running: RunningBot) -> None:
@@ -381,6 +449,47 @@ async def test_export_contains_exactly_what_was_stored(world: World, running: Ru
     rows = list(csv.DictReader(io.StringIO(by_name["nextround-export.csv"].decode("utf-8"))))
     assert [row["company"] for row in rows] == ["Café Zoë"]
     assert rows[0]["notes"] == 'Said "maybe later", 100%'
+
+
+async def test_export_has_one_time_format_string_ids_and_labels_beside_codes(
+    world: World, running: RunningBot
+) -> None:
+    await reply(world, world.alice, "followups pause", {"until": "3 days"})
+    await reply(world, world.alice, "rejection log", {"company": "Acme", "stage": "final"})
+    await reply(
+        world,
+        world.alice,
+        "rejection feedback",
+        {"number": 1, "status": "received", "theme": "technical"},
+    )
+    _, files = await export(world, world.alice)
+    by_name = {file.filename: file.data for file in files}
+    document = json.loads(by_name["nextround-export.json"])
+    assert document["version"] == 2
+    iso = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
+    (settings,) = document["settings"]
+    (entry,) = document["entries"]
+    times = [
+        document["exported_at"],
+        settings["created_at"],
+        settings["paused_until"],
+        entry["logged_at"],
+        entry["updated_at"],
+    ]
+    for follow_up in document["follow_ups"]:
+        times += [follow_up["due_at"], follow_up["created_at"]]
+        assert isinstance(follow_up["id"], str) and follow_up["id"].isdigit()
+        assert follow_up["entry_number"] == 1
+    assert all(iso.match(value) for value in times), times
+    assert document["user_id"] == str(world.alice)
+    assert entry["guild_id"] == str(world.guild_id)
+    assert entry["number"] == 1
+    assert settings["weekdays_only"] is True
+    (row,) = csv.DictReader(io.StringIO(by_name["nextround-export.csv"].decode("utf-8")))
+    assert (row["stage"], row["stage_label"]) == ("final", "Final round")
+    assert (row["feedback_status"], row["feedback_status_label"]) == ("received", "Received")
+    assert (row["feedback_theme"], row["feedback_theme_label"]) == ("technical", "Technical skills")
+    assert iso.match(row["logged_at"])
 
 
 async def test_export_csv_cells_cannot_run_as_spreadsheet_formulas(
@@ -475,10 +584,10 @@ async def test_a_stale_delete_confirmation_never_reaches_a_new_entry_with_its_nu
         await reply(world, world.alice, "rejection log", {"company": company})
 
     refused = await press(world, world.alice, stale, templates.DELETE_YES)
-    assert refused["content"] == templates.ENTRY_GONE
+    assert refused["content"] == templates.fill(templates.ENTRY_GONE)
     assert refused["components"] == []  # the stale buttons are gone
     kept = await press(world, world.alice, also_stale, templates.DELETE_NO)
-    assert kept["content"] == templates.ENTRY_GONE
+    assert kept["content"] == templates.fill(templates.ENTRY_GONE)
     assert await companies(running, world.alice) == {1: "New A", 2: "New B"}
 
 
@@ -503,7 +612,7 @@ async def test_a_privacy_delete_confirmation_expires(world: World, running: Runn
     running.clock.advance(5 * 60 + 1)
     refused = await press(world, world.alice, message, templates.PRIVACY_DELETE_YES)
     assert refused["content"] == templates.CONFIRMATION_OUT_OF_DATE.format(
-        command="/privacy delete"
+        command=templates.command("privacy delete")
     )
     assert await entry_count(running, world.alice) == 1
     in_time = await ask(world, world.alice, "privacy delete")
@@ -521,7 +630,7 @@ async def test_a_privacy_delete_confirmation_never_reaches_data_logged_after_it(
     await press(world, world.alice, first, templates.PRIVACY_DELETE_YES)
     await reply(world, world.alice, "rejection log", {"company": "Fresh start"})
     refused = await press(world, world.alice, second, templates.PRIVACY_DELETE_YES)
-    assert refused["content"] == templates.PRIVACY_DELETE_CHANGED
+    assert refused["content"] == templates.fill(templates.PRIVACY_DELETE_CHANGED)
     assert await companies(running, world.alice) == {1: "Fresh start"}
 
     # Settings alone are data too: a person recreated by a settings change is not deleted.
@@ -531,7 +640,7 @@ async def test_a_privacy_delete_confirmation_never_reaches_data_logged_after_it(
     running.clock.advance(1)
     await reply(world, world.alice, "followups settings", {"timezone": "Europe/London"})
     refused = await press(world, world.alice, fourth, templates.PRIVACY_DELETE_YES)
-    assert refused["content"] == templates.PRIVACY_DELETE_CHANGED
+    assert refused["content"] == templates.fill(templates.PRIVACY_DELETE_CHANGED)
     assert await entry_store.person_timezone(running.database, world.alice) == "Europe/London"
 
 
@@ -565,6 +674,7 @@ async def test_confirmations_from_before_the_upgrade_delete_nothing(
     message = await post_as_before_the_upgrade(world, running, old_id.format(user=world.alice))
     data = await press(world, world.alice, message, "Old")
     if answer.startswith("out_of_date:"):
-        answer = templates.CONFIRMATION_OUT_OF_DATE.format(command=answer.split(":", 1)[1])
+        name = answer.split(":", 1)[1].removeprefix("/")
+        answer = templates.CONFIRMATION_OUT_OF_DATE.format(command=templates.command(name))
     assert data["content"] == answer
     assert await companies(running, world.alice) == {1: "A", 2: "B"}

@@ -82,8 +82,8 @@ def test_inside_text_is_untouched() -> None:
 
 
 def test_required_and_optional_fields_treat_invisible_text_as_empty() -> None:
-    with pytest.raises(UserError, match="can't be empty"):
-        clean_required("\u200b\u200d\ufeff", "company name", 100)
+    with pytest.raises(UserError, match="Please fill in `company:`"):
+        clean_required("\u200b\u200d\ufeff", "`company:`", 100)
     assert clean_required("\u2800 Acme \u3164", "company name", 100) == "Acme"
     assert clean_optional("\u115f\u1160\uffa0", "role", 100) is None
     assert clean_optional("\u2060Designer\u2064", "role", 100) == "Designer"

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from bot import templates
 from bot.clock import ManualClock
 from bot.db import Database
 from bot.db import jobs as job_store
 from bot.db import tips as tip_store
 from bot.db.tips import Pick
 from bot.scheduler import Scheduler
-from bot.templates import TIPS_CHANNEL_GONE
 from bot.tip_library import load_tip_library
 from bot.tips import TipOfTheWeek
 from tests.conftest import MANAGE_GUILD, BotFactory, RunningBot, World
@@ -302,7 +302,7 @@ async def test_a_deleted_channel_stops_posting_until_setup(
     assert world.emulator.requests_matching("POST", r"^/channels/\d+/messages$") == []
     # /tips resume names the problem; /tips setup with a new channel starts again.
     refused = await tips(world, "resume", channel=elsewhere)
-    assert refused["content"] == TIPS_CHANNEL_GONE
+    assert refused["content"] == templates.fill(templates.TIPS_CHANNEL_GONE)
     await tips(world, "setup", {**SETUP, "channel": elsewhere}, channel=elsewhere)
     await move_to(running, "2027-04-05T08:00:00")
     (post,) = posts(world, elsewhere)
@@ -412,8 +412,11 @@ async def test_help_lists_tips_for_admins_only(world: World, running: RunningBot
         )
         return str((await interaction.wait_response())["data"]["embeds"][0]["description"])
 
-    assert "`/tips setup` — Choose the channel, weekday, time" in await help_for(world.admin)
+    setup = f"{templates.command('tips setup')} — Choose the channel, weekday, time"
+    assert "**For server admins**" in await help_for(world.admin)
+    assert setup in await help_for(world.admin)
     assert "/tips" not in await help_for(world.alice)
+    assert "server admins" not in await help_for(world.alice)
 
 
 async def test_a_member_without_manage_server_is_refused_in_code(
@@ -556,7 +559,7 @@ async def test_setup_refuses_bad_input_with_one_sentence_and_stores_nothing(
         "I don't know the time zone 'Mars/Olympus'. Pick one from the list, like Europe/London."
     )
     bad_time = await set_up(world, time="25:00")
-    assert bad_time["content"] == "The time must be a time like 08:00 or 21:30 (24-hour)."
+    assert bad_time["content"] == "Please give `time:` as a 24-hour time, like 08:00 or 21:30."
     world.emulator.set_bot_channel_permissions(world.channel_id, deny=EMBED_LINKS)
     await world.emulator.wait_for(lambda: not bot_can(running, world, "embed_links"))
     no_embeds = await set_up(world)
@@ -598,7 +601,8 @@ async def test_post_now_takes_the_next_number_and_skip_moves_the_tip_on(
     world: World, running: RunningBot
 ) -> None:
     not_yet = await tips(world, "post-now")
-    assert not_yet["content"] == "Tips aren't set up in this server yet. Start with /tips setup."
+    assert not_yet["content"] == templates.fill(templates.TIPS_NOT_SET_UP)
+    assert templates.command("tips setup").startswith("</tips setup:")
     await set_up(world)
     reply = await tips(world, "post-now")
     (now_post,) = posts(world)
@@ -619,7 +623,7 @@ async def test_post_now_takes_the_next_number_and_skip_moves_the_tip_on(
     )
     status = (await tips(world, "status"))["embeds"][0]
     fields = {field["name"]: field["value"] for field in status["fields"]}
-    assert "skipped with /tips skip" in fields["Skipped slots"]
+    assert f"skipped with {templates.command('tips skip')}" in fields["Skipped slots"]
     assert fields["Last post"].startswith(f"#3 — {LIBRARY[2].title}")
     assert f"/{world.channel_id}/{posts(world)[2].id}" in fields["Last post"]
 

@@ -7,9 +7,12 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from bot import templates
 from bot.db.connection import Database, Transaction
 from bot.db.jobs import NewJob, insert_jobs_many
 from bot.entries import (
+    BACKLOG_AFTER_DAYS,
+    BACKLOG_DAILY_LIMIT,
     DAILY_LIMIT,
     KEPT_LIMIT,
     Entry,
@@ -17,6 +20,8 @@ from bot.entries import (
     FeedbackStatus,
     FeedbackTheme,
     Stage,
+    backlog_cutoff,
+    is_backlog,
 )
 from bot.errors import LimitReached
 
@@ -76,9 +81,56 @@ ON CONFLICT (user_id) DO UPDATE SET next_entry_number = next_entry_number + 1
 RETURNING next_entry_number - 1
 """
 
+# Among the entries logged since :since, how many are older ones (dated before :cutoff) or
+# recent ones, and when the first of that kind was logged.
+_LOGGED_OF_A_KIND_SQL = """
+SELECT COUNT(*) AS n, MIN(created_at) AS first FROM entries
+WHERE user_id = :user AND created_at > :since AND (rejected_on < :cutoff) = :older
+"""
+
 EntryBuilder = Callable[
-    [sqlite3.Row | None], tuple[EntryFields, Callable[[Entry], list[NewJob]] | None]
+    [sqlite3.Row | None], tuple[EntryFields, Callable[[Entry], list[NewJob]] | None, date]
 ]
+
+
+def _check_daily_limits(
+    connection: sqlite3.Connection,
+    user_id: int,
+    now: int,
+    recent: int,
+    rejected_on: date,
+    today: date,
+) -> None:
+    """Refuse a new entry over its kind's daily limit, saying when the next one can go in.
+
+    `recent` counts every entry logged in the last 24 hours: below the lower limit neither
+    limit can bind, so the usual log costs no extra statement."""
+    if recent < min(DAILY_LIMIT, BACKLOG_DAILY_LIMIT):
+        return
+    older = is_backlog(rejected_on, today)
+    found = connection.execute(
+        _LOGGED_OF_A_KIND_SQL,
+        {
+            "user": user_id,
+            "since": now - DAY_MS,
+            "cutoff": backlog_cutoff(today).isoformat(),
+            "older": int(older),
+        },
+    ).fetchone()
+    limit = BACKLOG_DAILY_LIMIT if older else DAILY_LIMIT
+    if found["n"] < limit:
+        return
+    next_at = (found["first"] + DAY_MS) // 1000
+    template = templates.LIMIT_BACKLOG if older else templates.LIMIT_RECENT
+    raise LimitReached(
+        template.format(
+            limit=limit,
+            next=next_at,
+            days=BACKLOG_AFTER_DAYS,
+            backlog=BACKLOG_DAILY_LIMIT,
+            recent=DAILY_LIMIT,
+        )
+    )
 
 
 async def create_entry(
@@ -89,29 +141,20 @@ async def create_entry(
     limit, and an entry never exists without its rows).
 
     `build` gets the person's row (their time zone and settings) and returns the validated
-    fields and the planner; it runs on the database thread, so it must be pure."""
+    fields, the planner and the person's today; it runs on the database thread, so it must be
+    pure."""
 
     def write(connection: sqlite3.Connection) -> tuple[Entry, list[NewJob], sqlite3.Row | None]:
-        # Four statements: the person with both limit counts, the number, the entry, the rows.
+        # Four statements: the person with both limit counts, the number, the entry, the rows
+        # (and one more near a daily limit, to count the entries of the new one's kind).
         found = connection.execute(
             _PERSON_AND_COUNTS_SQL, {"user": user_id, "since": now - DAY_MS}
         ).fetchone()
         person = found if found["user_id"] is not None else None
-        fields, plan = build(person)
-        if found["recent"] >= DAILY_LIMIT:
-            oldest = connection.execute(
-                "SELECT MIN(created_at) FROM entries WHERE user_id = ? AND created_at > ?",
-                (user_id, now - DAY_MS),
-            ).fetchone()[0]
-            raise LimitReached(
-                f"You've logged {DAILY_LIMIT} entries in the last 24 hours, the most at once; "
-                f"you can log the next one <t:{(oldest + DAY_MS) // 1000}:R>."
-            )
+        fields, plan, today = build(person)
+        _check_daily_limits(connection, user_id, now, found["recent"], fields.rejected_on, today)
         if found["kept"] >= KEPT_LIMIT:
-            raise LimitReached(
-                f"You have {KEPT_LIMIT:,} entries, the most NextRound keeps; delete some "
-                "(or export and start fresh with /privacy) to log more."
-            )
+            raise LimitReached(templates.fill(templates.LIMIT_KEPT, limit=KEPT_LIMIT))
         number = connection.execute(_NEXT_NUMBER_SQL, (user_id, now)).fetchone()[0]
         stage = fields.stage.value
         rejected_on = fields.rejected_on.isoformat()
@@ -276,8 +319,12 @@ async def person_rows(database: Database, user_id: int) -> dict[str, list[dict[s
     tables = {
         "settings": "SELECT * FROM people WHERE user_id = ?",
         "entries": "SELECT * FROM entries WHERE user_id = ? ORDER BY number",
-        "follow_ups": "SELECT id, kind, due_at, payload, state, outcome, created_at, finished_at "
-        "FROM scheduled_jobs WHERE user_id = ? ORDER BY due_at, id",
+        "follow_ups": "SELECT j.id, j.kind, e.number AS entry_number, j.due_at, j.payload, "
+        "j.state, j.outcome, j.created_at, j.finished_at "
+        "FROM scheduled_jobs AS j LEFT JOIN entries AS e ON e.id = j.subject_id "
+        "AND e.user_id = j.user_id WHERE j.user_id = ? ORDER BY j.due_at, j.id",
+        "form_drafts": "SELECT id, form, subject, fields, created_at, expires_at "
+        "FROM form_drafts WHERE user_id = ? ORDER BY id",
     }
     found: dict[str, list[dict[str, Any]]] = {}
     for name, sql in tables.items():
@@ -327,8 +374,11 @@ async def delete_person(
         scheduled_deleted = scheduled.rowcount
         people = await tx.execute("DELETE FROM people WHERE user_id = ?", (user_id,))
         settings_deleted = people.rowcount
+        drafts = await tx.execute("DELETE FROM form_drafts WHERE user_id = ?", (user_id,))
+        drafts_deleted = drafts.rowcount
     return {
         "entries": entries_deleted,
         "follow_ups": scheduled_deleted,
         "settings": settings_deleted,
+        "form_drafts": drafts_deleted,
     }
