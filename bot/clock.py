@@ -10,6 +10,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -23,8 +24,8 @@ class Clock(Protocol):
         """The current instant as Unix seconds."""
         ...
 
-    async def sleep(self, seconds: float) -> None:
-        """Wait until this clock has moved `seconds` forward."""
+    def sleep(self, seconds: float) -> Awaitable[None]:
+        """Wait until this clock has moved `seconds` forward, counted from this call."""
         ...
 
 
@@ -37,8 +38,8 @@ class SystemClock:
     def timestamp(self) -> float:
         return time.time()
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
+    def sleep(self, seconds: float) -> Awaitable[None]:
+        return asyncio.sleep(max(0.0, seconds))
 
 
 class ManualClock:
@@ -55,13 +56,14 @@ class ManualClock:
     def timestamp(self) -> float:
         return self._now
 
-    async def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> Awaitable[None]:
+        # The deadline is taken now, not when the caller first awaits: a sleeper wrapped in a
+        # task cannot miss a move of the clock made before that task first runs.
         if seconds <= 0:
-            await asyncio.sleep(0)
-            return
+            return asyncio.sleep(0)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
-        await future
+        return future
 
     def set(self, instant: datetime | float) -> None:
         """Jump to `instant` (never backwards) and wake whoever is due."""
