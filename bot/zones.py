@@ -551,8 +551,9 @@ def parse_zone(text: str, now: datetime | None = None) -> ZoneMatch:
 
 
 def read_as(found: ZoneMatch) -> str | None:
-    """`EST → America/New_York` when the person typed something other than the name itself."""
-    if found.typed is None or _key(found.typed) == _key(found.name):
+    """`EST → America/New_York` when the person typed something other than the zone's name
+    or its own city (`London` needs no explaining)."""
+    if found.typed is None or _key(found.typed) in (_key(found.name), _key(city_of(found.name))):
         return None
     return templates.ZONE_READ_AS.format(typed=found.typed[:MAX_TYPED], name=found.name)
 

@@ -193,8 +193,9 @@ async def test_another_zone_opens_a_form_that_reads_what_a_person_types(
 @pytest.mark.parametrize(
     ("typed", "stored", "read_as", "shown"),
     [
-        ("London", "Europe/London", "London → Europe/London", "(UTC+00:00, now 14:00"),
-        ("new york", "America/New_York", "new york → America/New_York", "(UTC−04:00, now 10:00"),
+        ("London", "Europe/London", None, "(UTC+00:00, now 14:00"),
+        ("new york", "America/New_York", None, "(UTC−04:00, now 10:00"),
+        ("Bangalore", "Asia/Kolkata", "Bangalore → Asia/Kolkata", "(UTC+05:30, now 19:30"),
         ("europe/london", "Europe/London", None, "(UTC+00:00, now 14:00"),
         ("UK", "Europe/London", "UK → Europe/London", "follows summer time"),
         ("CET", "Europe/Berlin", "CET → Europe/Berlin", "(UTC+01:00, now 15:00"),
