@@ -395,9 +395,6 @@ class FollowUps:
         cancels: list[int] = []
         rows = await followup_store.pending_for_person(tx, user_id)
         entries = await entry_store.entries_by_id(tx, {row["subject_id"] for row in rows})
-        pending_steps: dict[int, set[str]] = {}
-        for row in rows:
-            pending_steps.setdefault(row["subject_id"], set()).add(step_of(row["kind"]))
         for row in rows:
             step = step_of(row["kind"])
             if not settings.enabled(step):
@@ -410,9 +407,10 @@ class FollowUps:
             earliest = settings.resumes_at(now, window) or ms(
                 move_into_window(from_ms(now), window)
             )
-            thank_you = "thank_you" in pending_steps[entry.id] and settings.thank_you
-            planned = ms(planned_times(entry, settings, thank_you=thank_you)[step])
-            moves.append((row["id"], max(planned, earliest)))
+            # The same rules as for a new entry (a thank-you the stage rules out keeps its
+            # time: its delivery skips it).
+            due = plan_steps(entry, settings).due.get(step) or planned_times(entry, settings)[step]
+            moves.append((row["id"], max(ms(due), earliest)))
         return moves, cancels
 
     def check_pause_end(self, until: int | None) -> None:

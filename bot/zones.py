@@ -334,6 +334,7 @@ def is_fixed_offset(name: str) -> bool:
     return name == UTC_NAME or bool(_CANONICAL_OFFSET.match(name))
 
 
+@lru_cache(maxsize=1024)
 def follows_summer_time(name: str, year: int) -> bool:
     zone = resolve(name)
     winter = datetime(year, 1, 15, 12, tzinfo=UTC).astimezone(zone).utcoffset()
@@ -342,7 +343,13 @@ def follows_summer_time(name: str, year: int) -> bool:
 
 
 def facts(name: str, now: datetime) -> ZoneFacts:
-    local = now.astimezone(resolve(name))
+    # Every log reply of a person without a zone shows a few of these: one per zone a minute.
+    return _facts(name, int(now.timestamp()) // 60)
+
+
+@lru_cache(maxsize=4096)
+def _facts(name: str, minute: int) -> ZoneFacts:
+    local = datetime.fromtimestamp(minute * 60, UTC).astimezone(resolve(name))
     return ZoneFacts(
         name=name,
         offset=offset_text(local.utcoffset() or timedelta(0)),
