@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 FEEDBACK_HOUR = time(10, 0)
 THANK_YOU_DELAY = timedelta(hours=2)
@@ -51,8 +52,12 @@ def anchored_window(anchor: datetime, weekdays_only: bool) -> Window:
     the UTC date), with a one-minute window there: every rule of the timeline then lands on
     that time of day, whole days later, without a second set of rules."""
     at = anchor.astimezone(UTC)
-    since_midnight = timedelta(hours=at.hour, minutes=at.minute)
-    offset = timedelta(hours=FEEDBACK_HOUR.hour) - since_midnight
+    return _anchored_window(at.hour * 60 + at.minute, weekdays_only)
+
+
+@lru_cache(maxsize=2048)  # one per minute of the day: planned for every such entry
+def _anchored_window(minute_of_day: int, weekdays_only: bool) -> Window:
+    offset = timedelta(hours=FEEDBACK_HOUR.hour) - timedelta(minutes=minute_of_day)
     return Window(
         timezone(offset),
         FEEDBACK_HOUR,

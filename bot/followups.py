@@ -197,7 +197,8 @@ class StepPlan:
     too_old: bool = False
 
 
-def plan_steps(entry: Entry, settings: FollowUpSettings) -> StepPlan:
+def steps_left_out(entry: Entry, settings: FollowUpSettings) -> StepPlan:
+    """Which steps the rules leave out for an entry and why (no times: those cost more)."""
     window = settings.window_for(entry.created_at)
     logged_at = from_ms(entry.created_at)
     age_days = (logged_at.astimezone(window.zone).date() - entry.rejected_on).days
@@ -213,6 +214,14 @@ def plan_steps(entry: Entry, settings: FollowUpSettings) -> StepPlan:
             )
         elif age_days > THANK_YOU_MAX_AGE_DAYS:
             not_planned["thank_you"] = THANK_YOU_TOO_OLD
+    return StepPlan({}, not_planned)
+
+
+def plan_steps(entry: Entry, settings: FollowUpSettings) -> StepPlan:
+    left_out = steps_left_out(entry, settings)
+    if left_out.too_old:
+        return left_out
+    not_planned = left_out.not_planned
     due = planned_times(entry, settings, thank_you="thank_you" not in not_planned)
     return StepPlan({step: at for step, at in due.items() if step not in not_planned}, not_planned)
 
@@ -484,7 +493,7 @@ class FollowUps:
             rows = await followup_store.followups_for_entry(self.database, entry.id)
             pending = [(row.kind, row.due_at) for row in rows if row.state == "pending"]
             settings = await self.settings(entry.user_id)
-        plan = plan_steps(entry, settings)
+        plan = steps_left_out(entry, settings)
         if plan.too_old and not pending:
             lines = [templates.NEXT_STEPS_TOO_OLD]
         elif pending and settings.paused_indefinitely:

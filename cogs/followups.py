@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import discord
@@ -90,6 +91,20 @@ def zone_picker_view(
 ) -> discord.ui.View:
     """A menu of zones likely for the person's Discord language, each with its time now so
     the right one is the one showing their clock; plus UTC and "another zone"."""
+    options = zone_options(
+        locale, int(now.timestamp()) // 60, settings.window_start, settings.window_end
+    )
+    view = discord.ui.View(timeout=None)
+    view.add_item(ZonePicker(owner_id, entry_id, list(options)))
+    return view
+
+
+@lru_cache(maxsize=256)
+def zone_options(
+    locale: str, minute: int, start: str, end: str
+) -> tuple[discord.SelectOption, ...]:
+    # The same for everyone with this language in this minute: built once, not per reply.
+    now = datetime.fromtimestamp(minute * 60, UTC)
     options = []
     for zone in likely_zones(locale):
         found = facts(zone, now)
@@ -106,9 +121,7 @@ def zone_picker_view(
         discord.SelectOption(
             label=templates.ZONE_PICKER_UTC.format(time=facts(UTC_NAME, now).local_time),
             value=UTC_NAME,
-            description=templates.ZONE_PICKER_UTC_DESCRIPTION.format(
-                start=settings.window_start, end=settings.window_end
-            ),
+            description=templates.ZONE_PICKER_UTC_DESCRIPTION.format(start=start, end=end),
         )
     )
     options.append(
@@ -118,9 +131,7 @@ def zone_picker_view(
             description=templates.ZONE_PICKER_OTHER_DESCRIPTION,
         )
     )
-    view = discord.ui.View(timeout=None)
-    view.add_item(ZonePicker(owner_id, entry_id, options))
-    return view
+    return tuple(options)
 
 
 async def set_zone_from_reply(
