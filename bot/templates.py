@@ -227,7 +227,7 @@ NEXT_STEPS_NOT_PLANNED = "No {name}: {reason}."
 NOT_PLANNED_REASONS = {
     "off": "turned off in `/followups settings`",
     "no_conversation": "an application has no interviewer to thank",
-    "no_interviewer": "no interviewer named at the {stage} stage",
+    "no_interviewer": "no interviewer named for this stage",
     "thank_you_too_old": "the rejection is more than {days} days old",
 }
 # While no zone is set: what the reply says about the times, next to the zone picker.
