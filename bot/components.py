@@ -1,4 +1,5 @@
-"""Buttons that survive restarts: state lives in the custom_id, nothing is kept per message.
+"""Buttons and select menus that survive restarts: state lives in the custom_id, nothing is
+kept per message.
 
 Subclasses set a `template` regex for their custom_id and implement `run`; errors take the
 same path as slash-command errors (a user error is one ephemeral sentence).
@@ -59,6 +60,57 @@ class OwnedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"^$"
             await self.run(interaction)
         except Exception as error:
             await report_interaction_error(interaction, error, f"button {self.custom_id}")
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+
+class OwnedSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"^$"):
+    """A select menu only the person named in its custom_id may use; `values` holds what
+    they picked."""
+
+    def __init__(
+        self,
+        custom_id: str,
+        *,
+        options: list[discord.SelectOption],
+        placeholder: str,
+        owner_id: int,
+    ) -> None:
+        super().__init__(
+            discord.ui.Select(custom_id=custom_id, options=options, placeholder=placeholder)
+        )
+        self.owner_id = owner_id
+
+    @property
+    def values(self) -> list[str]:
+        return self.item.values
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> OwnedSelect:
+        return cls.from_match(match)
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> OwnedSelect:
+        raise NotImplementedError
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(templates.NOT_YOUR_MENU, ephemeral=True)
+            return False
+        return True
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self.run(interaction)
+        except Exception as error:
+            await report_interaction_error(interaction, error, f"menu {self.custom_id}")
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         raise NotImplementedError

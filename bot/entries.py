@@ -9,9 +9,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from bot import templates
 from bot.errors import UserError
@@ -53,6 +52,20 @@ STAGE_LABELS: dict[Stage, str] = {
     Stage.OFFER: "Offer stage",
     Stage.OTHER: "Other",
 }
+
+
+# Stages where the person surely spoke with someone at the company. An application had no
+# conversation; an assessment or an "other" stage may or may not have (a live technical
+# interview, an online test): it counts as one when the person named who they spoke with.
+CONVERSATION_STAGES = frozenset({Stage.SCREEN, Stage.INTERVIEW, Stage.FINAL, Stage.OFFER})
+MAYBE_CONVERSATION_STAGES = frozenset({Stage.ASSESSMENT, Stage.OTHER})
+
+
+def had_conversation(stage: Stage, interviewer: str | None) -> bool:
+    """Whether there is someone to thank for their time (the thank-you note's premise)."""
+    if stage in CONVERSATION_STAGES:
+        return True
+    return stage in MAYBE_CONVERSATION_STAGES and bool(interviewer and interviewer.strip())
 
 
 class FeedbackStatus(StrEnum):
@@ -235,7 +248,7 @@ def parse_entry_date(text: str | None, today: date) -> date:
     return parsed
 
 
-def local_today(now: datetime, zone: ZoneInfo) -> date:
+def local_today(now: datetime, zone: tzinfo) -> date:
     return now.astimezone(zone).date()
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import discord
 
@@ -28,22 +27,26 @@ from bot.db.connection import Transaction, now_ms
 from bot.db.jobs import Job, NewJob
 from bot.delivery import find_sent_message, nonce_expired
 from bot.discord_errors import UNREACHABLE_USER_CODES, as_job_error, describe
-from bot.entries import STAGE_LABELS, Entry, FeedbackStatus
+from bot.entries import STAGE_LABELS, Entry, FeedbackStatus, Stage, had_conversation
 from bot.errors import NotFound, UserError
 from bot.followup_timing import (
     FOLLOW_UP_MAX_AGE_DAYS,
+    MIN_WINDOW,
     THANK_YOU_MAX_AGE_DAYS,
     Window,
+    anchored_window,
     check_in_due,
     feedback_request_due,
     move_into_window,
     snooze_until,
     thank_you_due,
+    window_length,
 )
 from bot.limits import check_follow_up_number
 from bot.rejection_log import LoggedEntry
 from bot.scheduler import JobResult, Reschedule, Scheduler
 from bot.text import one_line, safe, truncate
+from bot.zones import parse_zone, resolve
 
 log = logging.getLogger("nextround.followups")
 
@@ -83,51 +86,9 @@ def parse_hhmm(value: str, field: str) -> time:
     return time(int(match[1]), int(match[2]))
 
 
-def zone_named(name: str) -> ZoneInfo:
-    cleaned = name.strip()
-    if cleaned not in timezone_names():
-        raise UserError(templates.BAD_TIMEZONE.format(zone=cleaned[:60]))
-    try:
-        return ZoneInfo(cleaned)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(templates.BAD_TIMEZONE.format(zone=cleaned[:60])) from None
-
-
-_ZONES: tuple[str, ...] = ()
-
-
-def timezone_names() -> tuple[str, ...]:
-    global _ZONES  # noqa: PLW0603 - computed once; the list never changes while running
-    if not _ZONES:
-        _ZONES = tuple(
-            sorted(zone for zone in available_timezones() if "/" in zone or zone == "UTC")
-        )
-    return _ZONES
-
-
-def zone_suggestions(typed: str, limit: int = 25) -> list[str]:
-    """IANA names for autocomplete: prefix matches first, then any part of the name."""
-    needle = typed.strip().lower().replace(" ", "_")
-    names = timezone_names()
-    if not needle:
-        return [
-            "UTC",
-            "Europe/London",
-            "America/New_York",
-            "America/Los_Angeles",
-            "Europe/Berlin",
-            "Asia/Kolkata",
-            "Asia/Tokyo",
-            "Australia/Sydney",
-        ][:limit]
-    prefix = [name for name in names if name.lower().startswith(needle)]
-    inner = [name for name in names if needle in name.lower() and name not in prefix]
-    return (prefix + inner)[:limit]
-
-
 @dataclass(frozen=True, slots=True)
 class FollowUpSettings:
-    timezone: str = "UTC"
+    timezone: str | None = None  # None: not set yet (see `window_for`)
     window_start: str = "08:00"
     window_end: str = "21:00"
     weekdays_only: bool = True
@@ -139,8 +100,24 @@ class FollowUpSettings:
     paused_indefinitely: bool = False  # a pause until the person resumes
 
     @property
+    def zone_set(self) -> bool:
+        return self.timezone is not None
+
+    @property
     def window(self) -> Window:
+        """The allowed hours in the person's zone (UTC until they set one)."""
         return window_of(self.timezone, self.window_start, self.window_end, self.weekdays_only)
+
+    def window_for(self, anchor: int) -> Window:
+        """Where follow-ups planned around `anchor` (UTC ms, a moment the person was awake:
+        when they logged the entry, or pressed a snooze) may arrive.
+
+        With a zone: the allowed hours there. Without one we cannot tell their day from their
+        night, and no UTC window is daytime everywhere, so only the time of day of `anchor`
+        (whole days later), until a zone is set and everything pending is re-planned."""
+        if self.zone_set:
+            return self.window
+        return anchored_window(from_ms(anchor), self.weekdays_only)
 
     def enabled(self, step: str) -> bool:
         return bool(getattr(self, step))
@@ -150,11 +127,11 @@ class FollowUpSettings:
             self.paused_until is not None and self.paused_until > now
         )
 
-    def resumes_at(self, now: int) -> int | None:
-        """When a timed pause ends (moved into allowed time); None if not paused that way."""
+    def resumes_at(self, now: int, window: Window) -> int | None:
+        """When a timed pause ends (moved into `window`); None if not paused that way."""
         if self.paused_indefinitely or self.paused_until is None or self.paused_until <= now:
             return None
-        return ms(move_into_window(from_ms(self.paused_until), self.window))
+        return ms(move_into_window(from_ms(self.paused_until), window))
 
 
 def parse_pause_until(text: str, settings: FollowUpSettings, now: datetime) -> int:
@@ -184,14 +161,13 @@ def parse_pause_until(text: str, settings: FollowUpSettings, now: datetime) -> i
 
 
 @lru_cache(maxsize=1024)
-def window_of(timezone: str, start: str, end: str, weekdays_only: bool) -> Window:
+def window_of(timezone: str | None, start: str, end: str, weekdays_only: bool) -> Window:
     # Planned for every new entry; people share a handful of settings, so parse each once.
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
     return Window(
-        zone, parse_hhmm(start, "window_start"), parse_hhmm(end, "window_end"), weekdays_only
+        resolve(timezone),
+        parse_hhmm(start, "window_start"),
+        parse_hhmm(end, "window_end"),
+        weekdays_only,
     )
 
 
@@ -199,7 +175,7 @@ def settings_from_row(row: sqlite3.Row | None) -> FollowUpSettings:
     if row is None:
         return FollowUpSettings()
     return FollowUpSettings(
-        timezone=row["timezone"] or "UTC",
+        timezone=row["timezone"] or None,
         window_start=row["window_start"],
         window_end=row["window_end"],
         weekdays_only=bool(row["weekdays_only"]),
@@ -212,22 +188,59 @@ def settings_from_row(row: sqlite3.Row | None) -> FollowUpSettings:
     )
 
 
-def plan_follow_ups(entry: Entry, settings: FollowUpSettings, now: int) -> list[NewJob]:
-    """The follow-ups for a newly logged entry, as timeline rows (the worked examples hold)."""
-    window = settings.window
+# Why a step is not planned for an entry: keys of the reasons in bot/templates.py.
+OFF = "off"
+NO_CONVERSATION = "no_conversation"
+NO_INTERVIEWER = "no_interviewer"
+THANK_YOU_TOO_OLD = "thank_you_too_old"
+
+
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    """What the rules give for one new entry: when each planned step is due, why each other
+    step is not planned, and whether the whole entry is too old for any."""
+
+    due: dict[str, datetime]
+    not_planned: dict[str, str]
+    too_old: bool = False
+
+
+def steps_left_out(entry: Entry, settings: FollowUpSettings) -> StepPlan:
+    """Which steps the rules leave out for an entry and why (no times: those cost more)."""
+    window = settings.window_for(entry.created_at)
     logged_at = from_ms(entry.created_at)
     age_days = (logged_at.astimezone(window.zone).date() - entry.rejected_on).days
     if age_days > FOLLOW_UP_MAX_AGE_DAYS:
-        return []
-    due = planned_times(entry, settings)
+        return StepPlan({}, {}, too_old=True)
+    not_planned = {step: OFF for step in STEPS if not settings.enabled(step)}
+    if "thank_you" not in not_planned:
+        if not had_conversation(entry.stage, entry.interviewer):
+            # An application had nobody to thank; an assessment or "other" stage had, only
+            # if the person named who they spoke with.
+            not_planned["thank_you"] = (
+                NO_CONVERSATION if entry.stage == Stage.APPLICATION else NO_INTERVIEWER
+            )
+        elif age_days > THANK_YOU_MAX_AGE_DAYS:
+            not_planned["thank_you"] = THANK_YOU_TOO_OLD
+    return StepPlan({}, not_planned)
+
+
+def plan_steps(entry: Entry, settings: FollowUpSettings) -> StepPlan:
+    left_out = steps_left_out(entry, settings)
+    if left_out.too_old:
+        return left_out
+    not_planned = left_out.not_planned
+    due = planned_times(entry, settings, thank_you="thank_you" not in not_planned)
+    return StepPlan({step: at for step, at in due.items() if step not in not_planned}, not_planned)
+
+
+def plan_follow_ups(entry: Entry, settings: FollowUpSettings, now: int) -> list[NewJob]:
+    """The follow-ups for a newly logged entry, as timeline rows (the worked examples hold)."""
+    plan = plan_steps(entry, settings)
+    resumes = settings.resumes_at(now, settings.window_for(entry.created_at))
     jobs: list[NewJob] = []
-    for step in STEPS:
-        if not settings.enabled(step):
-            continue
-        if step == "thank_you" and age_days > THANK_YOU_MAX_AGE_DAYS:
-            continue
-        due_at = ms(due[step])
-        resumes = settings.resumes_at(now)
+    for step, due in plan.due.items():
+        due_at = ms(due)
         if resumes is not None:
             due_at = max(due_at, resumes)
         jobs.append(
@@ -241,12 +254,22 @@ def plan_follow_ups(entry: Entry, settings: FollowUpSettings, now: int) -> list[
     return jobs
 
 
-def planned_times(entry: Entry, settings: FollowUpSettings) -> dict[str, datetime]:
-    window = settings.window
+def planned_times(
+    entry: Entry, settings: FollowUpSettings, *, thank_you: bool = True
+) -> dict[str, datetime]:
+    """When each step is due by the rules; `thank_you`: whether a thank-you is planned (the
+    feedback request then keeps its distance from it)."""
+    window = settings.window_for(entry.created_at)
     logged_at = from_ms(entry.created_at)
-    feedback_at = feedback_request_due(logged_at, window, settings.feedback_delay_days)
+    thank_you_at = thank_you_due(logged_at, window)
+    feedback_at = feedback_request_due(
+        logged_at,
+        window,
+        settings.feedback_delay_days,
+        thank_you_at=thank_you_at if thank_you else None,
+    )
     return {
-        "thank_you": thank_you_due(logged_at, window),
+        "thank_you": thank_you_at,
         "feedback_request": feedback_at,
         "check_in": check_in_due(feedback_at, window),
     }
@@ -263,8 +286,28 @@ def planned_steps_text(pending: list[tuple[str, int]]) -> str:
     return templates.NEXT_STEPS_PLANNED.format(items=items)
 
 
+def not_planned_text(not_planned: dict[str, str], entry: Entry) -> list[str]:
+    """One short line per step left out, saying why; all turned off is one line."""
+    if len(not_planned) == len(STEPS) and set(not_planned.values()) == {OFF}:
+        return [templates.fill(templates.NEXT_STEPS_NONE)]
+    return [
+        templates.NEXT_STEPS_NOT_PLANNED.format(
+            name=templates.FOLLOW_UP_STEP_NAMES[step].lower(),
+            reason=templates.fill(
+                templates.NOT_PLANNED_REASONS[reason],
+                stage=STAGE_LABELS[entry.stage].lower(),
+                days=THANK_YOU_MAX_AGE_DAYS,
+            ),
+        )
+        for step, reason in sorted(not_planned.items(), key=lambda item: STEPS.index(item[0]))
+    ]
+
+
 def skip_reason(step: str, entry: Entry) -> str | None:
-    """Why a follow-up is no longer useful given the feedback recorded since it was planned."""
+    """Why a follow-up is no longer useful given what was recorded since it was planned (the
+    feedback, or a stage corrected to one without a conversation)."""
+    if step == "thank_you" and not had_conversation(entry.stage, entry.interviewer):
+        return "skipped: no conversation at this stage"
     status = entry.feedback_status
     if step == "feedback_request" and status != FeedbackStatus.NOT_ASKED:
         return "skipped: feedback already asked for"
@@ -320,7 +363,7 @@ class FollowUps:
         current = await self.settings(user_id)
         changes: dict[str, Any] = {}
         if options.get("timezone") is not None:
-            changes["timezone"] = zone_named(options["timezone"]).key
+            changes["timezone"] = parse_zone(options["timezone"], self.clock.now()).name
         for name in ("window_start", "window_end"):
             if options.get(name) is not None:
                 changes[name] = parse_hhmm(options[name], name).strftime("%H:%M")
@@ -339,8 +382,11 @@ class FollowUps:
             raise UserError(
                 templates.BAD_WINDOW.format(start=updated.window_start, end=updated.window_end)
             )
-        if not start <= time(10, 0) < end:
-            raise UserError(templates.SHORT_WINDOW)
+        # Any window works, 10:00 inside it or not; only one too short to be reliable is not.
+        if window_length(start, end) < MIN_WINDOW:
+            raise UserError(
+                templates.SHORT_WINDOW.format(start=updated.window_start, end=updated.window_end)
+            )
         return await self._change_settings(user_id, changes)
 
     async def _change_settings(self, user_id: int, changes: dict[str, Any]) -> FollowUpSettings:
@@ -366,7 +412,6 @@ class FollowUps:
         """Where the settings now put each pending follow-up not snoozed, and which to cancel."""
         moves: list[tuple[int, int]] = []
         cancels: list[int] = []
-        earliest = settings.resumes_at(now) or ms(move_into_window(from_ms(now), settings.window))
         rows = await followup_store.pending_for_person(tx, user_id)
         entries = await entry_store.entries_by_id(tx, {row["subject_id"] for row in rows})
         for row in rows:
@@ -377,8 +422,14 @@ class FollowUps:
             entry = entries.get(row["subject_id"])
             if entry is None or '"snoozed":true' in row["payload"]:
                 continue
-            planned = ms(planned_times(entry, settings)[step])
-            moves.append((row["id"], max(planned, earliest)))
+            window = settings.window_for(entry.created_at)
+            earliest = settings.resumes_at(now, window) or ms(
+                move_into_window(from_ms(now), window)
+            )
+            # The same rules as for a new entry (a thank-you the stage rules out keeps its
+            # time: its delivery skips it).
+            due = plan_steps(entry, settings).due.get(step) or planned_times(entry, settings)[step]
+            moves.append((row["id"], max(ms(due), earliest)))
         return moves, cancels
 
     def check_pause_end(self, until: int | None) -> None:
@@ -405,13 +456,14 @@ class FollowUps:
         await self._change_settings(user_id, {"paused_until": None, "paused_indefinitely": False})
         return True
 
-    def held_until(self, settings: FollowUpSettings, now: int) -> int:
+    def held_until(self, settings: FollowUpSettings, now: int, entry: Entry) -> int:
         """When a follow-up held by a pause looks again: the pause's end, or a day later for a
         pause until resumed (resuming re-plans it at once)."""
-        resumes = settings.resumes_at(now)
+        window = settings.window_for(entry.created_at)
+        resumes = settings.resumes_at(now, window)
         if resumes is not None:
             return resumes
-        return ms(move_into_window(from_ms(now + HELD_RECHECK_MS), settings.window))
+        return ms(move_into_window(from_ms(now + HELD_RECHECK_MS), window))
 
     # -- hooks from the rejection log ---------------------------------------------------------
 
@@ -441,6 +493,8 @@ class FollowUps:
         return templates.FEEDBACK_CANCELLED_FOLLOW_UPS.format(steps=templates.and_list(names))
 
     async def next_steps(self, logged: LoggedEntry) -> str:
+        """The follow-up lines of a log reply: what is planned and when, what is not and why,
+        and how times are chosen while no zone is set."""
         entry = logged.entry
         if logged.planned is not None:
             pending = [(job.kind, job.due_at) for job in logged.planned]
@@ -449,14 +503,33 @@ class FollowUps:
             rows = await followup_store.followups_for_entry(self.database, entry.id)
             pending = [(row.kind, row.due_at) for row in rows if row.state == "pending"]
             settings = await self.settings(entry.user_id)
-        if pending:
-            if settings.paused_indefinitely:
-                return templates.NEXT_STEPS_PAUSED
-            return planned_steps_text(pending)
-        age = (self.clock.now().astimezone(settings.window.zone).date() - entry.rejected_on).days
-        if age > FOLLOW_UP_MAX_AGE_DAYS:
-            return templates.NEXT_STEPS_TOO_OLD
-        return templates.fill(templates.NEXT_STEPS_NONE)
+        plan = steps_left_out(entry, settings)
+        if plan.too_old and not pending:
+            lines = [templates.NEXT_STEPS_TOO_OLD]
+        elif pending and settings.paused_indefinitely:
+            lines = [templates.NEXT_STEPS_PAUSED]
+        else:
+            lines = [planned_steps_text(pending)] if pending else []
+            lines += not_planned_text(plan.not_planned, entry)
+            if not lines:
+                lines = [templates.NEXT_STEPS_ALL_DONE]
+        if not settings.zone_set:
+            if pending:
+                lines.append(
+                    templates.NEXT_STEPS_NO_ZONE.format(
+                        at=entry.created_at // 60_000 * 60,
+                        start=settings.window_start,
+                        end=settings.window_end,
+                    )
+                )
+            else:
+                lines.append(templates.NEXT_STEPS_NO_ZONE_NOTHING)
+        return "\n".join(lines)
+
+    @staticmethod
+    def zone_missing(logged: LoggedEntry) -> bool:
+        """Whether the person behind a new entry has not set a time zone yet."""
+        return not settings_from_row(logged.person).zone_set
 
     # -- listing and cancelling ---------------------------------------------------------------
 
@@ -532,7 +605,9 @@ class FollowUps:
         settings = await self.settings(job.user_id)
         now = now_ms(self.clock)
         if settings.paused_at(now):
-            raise Reschedule("held: follow-ups paused", due_at=self.held_until(settings, now))
+            raise Reschedule(
+                "held: follow-ups paused", due_at=self.held_until(settings, now, entry)
+            )
         skip = skip_reason(step, entry)
         if skip is not None:
             return JobResult(skip)
@@ -599,7 +674,11 @@ class FollowUps:
         then: NewJob | None = None
         if action in ("hour", "tomorrow", "week"):
             settings = await self.settings(user_id)
-            due = ms(snooze_until(action, from_ms(now), settings.window))
+            if action == "hour" and not settings.zone_set:
+                due = now + 3_600_000  # asked for while awake, an hour from now
+            else:
+                # Without a zone, a day or a week from the time of day of this press.
+                due = ms(snooze_until(action, from_ms(now), settings.window_for(now)))
             then = NewJob(
                 row.kind,
                 due,

@@ -13,9 +13,8 @@ import sqlite3
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import templates
 from bot.clock import Clock
@@ -52,10 +51,10 @@ from bot.entries import (
 )
 from bot.errors import NotFound, UserError
 from bot.limits import check_entry_number, check_page_number, fits_a_row
+from bot.zones import resolve
 
 log = logging.getLogger("nextround.entries")
 
-UTC_ZONE = ZoneInfo("UTC")
 
 EntryListener = Callable[[Entry], Awaitable[None]]
 # Returns a line for the person's reply (what else changed), or None.
@@ -92,13 +91,8 @@ EXPORT_FLAGS = frozenset(
 )
 
 
-def zone_of(name: str | None) -> ZoneInfo:
-    if not name:
-        return UTC_ZONE
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC_ZONE
+def zone_of(name: str | None) -> tzinfo:
+    return resolve(name)
 
 
 def not_found(number: int) -> NotFound:
@@ -180,7 +174,7 @@ class RejectionLog:
         self.planner: EntryPlanner | None = None
         self.on_planned: Callable[[int], None] | None = None  # told the earliest new due time
 
-    async def zone_for(self, user_id: int) -> ZoneInfo:
+    async def zone_for(self, user_id: int) -> tzinfo:
         return zone_of(await entry_store.person_timezone(self.database, user_id))
 
     async def today_for(self, user_id: int) -> date:

@@ -77,6 +77,7 @@ APOLOGY = (
 MISSING_PERMISSIONS = "You need the {permissions} permission to use this command."
 GUILD_ONLY = "This command works only in a server where NextRound is installed."
 NOT_YOUR_BUTTON = "These buttons belong to someone else's message."
+NOT_YOUR_MENU = "This menu belongs to someone else's message."
 COOLDOWN = "You are going a little fast. Try again in {wait}."
 CHECK_FAILED = "You can't use this command here."
 BAD_OPTION = "I can't use {value!r} there; please check the value and try again."
@@ -366,6 +367,33 @@ NEXT_STEPS_ITEM = "{name} <t:{due}:R>"
 NEXT_STEPS_TOO_OLD = "No follow-ups: this rejection is more than 60 days old."
 NEXT_STEPS_NONE = "No follow-ups planned (they are turned off in {/followups settings})."
 NEXT_STEPS_PAUSED = "Follow-ups are paused; they'll wait until you resume."
+NEXT_STEPS_ALL_DONE = "No follow-ups are waiting for this entry."
+NEXT_STEPS_NOT_PLANNED = "No {name}: {reason}."
+NOT_PLANNED_REASONS = {
+    "off": "turned off in {/followups settings}",
+    "no_conversation": "an application has no interviewer to thank",
+    "no_interviewer": "no interviewer named for this stage",
+    "thank_you_too_old": "the rejection is more than {days} days old",
+}
+# While no zone is set: what the reply says about the times, next to the zone picker.
+NEXT_STEPS_NO_ZONE = (
+    "**No time zone set.** Rather than guess from UTC, these come at <t:{at}:t>, the time of "
+    "day you logged. Pick your zone below for {start}–{end} your time."
+)
+NEXT_STEPS_NO_ZONE_NOTHING = (
+    "**No time zone set**: dates like today count in UTC. Pick your zone below."
+)
+ZONE_PICKER_PLACEHOLDER = "Pick your time zone"
+ZONE_PICKER_OPTION = "{city} · now {time}"
+ZONE_PICKER_UTC = "UTC is right · now {time}"
+ZONE_PICKER_UTC_DESCRIPTION = "Follow-ups {start}–{end} UTC"
+ZONE_PICKER_OTHER = "Another zone…"
+ZONE_PICKER_OTHER_DESCRIPTION = "Type your city, a zone or an offset"
+ZONE_FORM_TITLE = "Your time zone"
+ZONE_FORM_LABEL = "City, time zone or UTC offset"
+ZONE_FORM_PLACEHOLDER = "New York, Europe/London, EST or UTC+5:30"
+ZONE_SET = "Time zone set: {zone}. Pending follow-ups were re-planned to match."
+ZONE_READ_NOTE = "Read as {read_as}."
 
 DM_PROBLEM_NOTICE = (
     "I couldn't send you a follow-up: your direct messages are closed to NextRound. {where} "
@@ -398,12 +426,17 @@ DM_TEST_FAILED = (
 SETTINGS_TITLE = "Your follow-up settings"
 SETTINGS_SAVED = "Saved. Pending follow-ups were re-planned to match."
 SETTINGS_LINES = (
-    "Time zone: **{timezone}**\n"
+    "Time zone: {timezone}\n"
     "Allowed hours: **{window_start}–{window_end}**{weekdays}\n"
-    "Thank-you note: **{thank_you}** (2 hours after you log)\n"
-    "Feedback request: **{feedback_request}** ({delay} {day_word} later, at 10:00)\n"
+    "Thank-you note: **{thank_you}** (2 hours after you log; not after an application)\n"
+    "Feedback request: **{feedback_request}** ({delay} {day_word} after the day you log, "
+    "at {aim})\n"
     "Check-in: **{check_in}** (a week after the feedback request)\n"
     "{paused}"
+)
+SETTINGS_ZONE = "**{zone}**"
+SETTINGS_ZONE_NOT_SET = (
+    "**not set** (until you set one, follow-ups come at the time of day you logged the entry)"
 )
 SETTINGS_WEEKDAYS = ", weekdays only"
 SETTINGS_ON = "on"
@@ -414,12 +447,30 @@ SETTINGS_PAUSED = "Paused until you run {/followups resume}."
 SETTINGS_DAY = "day"
 SETTINGS_BUSINESS_DAY = "business day"
 
-BAD_TIMEZONE = "I don't know the time zone {zone!r}. Pick one from the list, like Europe/London."
+BAD_TIMEZONE = (
+    "I don't know the time zone {zone!r}. Type a city like London or New York, a zone like "
+    "Europe/London or an offset like UTC+5:30, and pick from the list."
+)
+BAD_TIMEZONE_DID_YOU_MEAN = (
+    "I don't know the time zone {zone!r}. Did you mean {suggestion}? Pick it from the list, "
+    "or type your city."
+)
+BAD_OFFSET = "{zone} isn't an offset in use; offsets go from UTC−12:00 to UTC+14:00."
+ZONE_COUNTRY_AMBIGUOUS = (
+    "{country} has several time zones. Type your city (like {cities}) or pick from the list."
+)
+ZONE_DESCRIPTION = "{name} ({offset}, now {time}, {summer})"
+ZONE_DESCRIPTION_FIXED = "{name} (now {time}; a fixed offset, no summer time)"
+ZONE_OPTION = "{name} — now {time}, {offset}, {summer}"
+ZONE_OPTION_FIXED = "{name} — now {time}, no summer time"
+ZONE_READ_AS = "{typed} → {name}"
+ZONE_SUMMER = "follows summer time"
+ZONE_NO_SUMMER = "no summer time"
 BAD_TIME = "Please give {field} as a 24-hour time, like 08:00 or 21:30."
 BAD_WINDOW = "The allowed hours must start before they end ({start}–{end})."
 SHORT_WINDOW = (
-    "The allowed hours must include 10:00, when feedback requests arrive; for example "
-    "`window_start:08:00` and `window_end:21:00`."
+    "Please allow at least two hours for follow-ups; {start}–{end} is shorter. "
+    "The window doesn't need to include 10:00."
 )
 BAD_DELAY = "Please pick `feedback_delay_days:` from 1 to 14."
 BAD_PAUSE_UNTIL = (

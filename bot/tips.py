@@ -15,9 +15,8 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import discord
 
@@ -32,12 +31,13 @@ from bot.delivery import find_sent_message, nonce_expired
 from bot.discord_errors import THREAD_ALREADY_CREATED, as_job_error, describe
 from bot.errors import LimitReached, NotFound, UserError
 from bot.followup_timing import local_instant
-from bot.followups import parse_hhmm, zone_named
+from bot.followups import parse_hhmm
 from bot.interaction_errors import report_interaction_error
 from bot.limits import check_page_number
 from bot.scheduler import JobFailed, JobResult, Reschedule, Scheduler
 from bot.text import defuse_mentions, one_line, truncate, visible_text
 from bot.tip_library import BODY_MAX, TITLE_MAX, Tip
+from bot.zones import parse_zone, resolve
 
 log = logging.getLogger("nextround.tips")
 
@@ -83,7 +83,7 @@ def from_ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
 
 
-def next_weekly_slot(after: datetime, weekday: int, at: time, zone: ZoneInfo) -> datetime:
+def next_weekly_slot(after: datetime, weekday: int, at: time, zone: tzinfo) -> datetime:
     """The first instant strictly after `after` that is `weekday` (0 = Monday) at `at` in `zone`.
 
     Computed on local dates, so a slot stays at its wall-clock time across DST changes; a time
@@ -290,8 +290,8 @@ def post_view(post_id: int) -> discord.ui.View:
 # -- what the commands show --------------------------------------------------------------------
 
 
-def schedule_zone(schedule: ScheduleRow) -> ZoneInfo:
-    return ZoneInfo(schedule.timezone or "UTC")
+def schedule_zone(schedule: ScheduleRow) -> tzinfo:
+    return resolve(schedule.timezone)
 
 
 def schedule_time(schedule: ScheduleRow) -> time:
@@ -477,7 +477,7 @@ class TipOfTheWeek:
         """(Re)create the schedule; returns it and its first slot. Bad input changes nothing."""
         day = weekday_number(weekday)
         at = parse_hhmm(time_text, templates.TIPS_TIME_FIELD)
-        zone = zone_named(timezone)
+        zone = parse_zone(timezone, self.clock.now()).name
         now = self._now()
         schedule, job = await tip_store.change_schedule(
             self.database,
@@ -486,7 +486,7 @@ class TipOfTheWeek:
                 "channel_id": channel_id,
                 "weekday": day,
                 "time": at.strftime("%H:%M"),
-                "timezone": zone.key,
+                "timezone": zone,
                 "role_id": role_id,
                 **RUNNING_AGAIN,
             },

@@ -31,9 +31,12 @@ from bot.entries import (
     Stage,
 )
 from bot.errors import LimitReached, UserError
+from bot.followups import settings_from_row
 from bot.forms import Fields, Form, text_of
 from bot.limits import ENTRY_NUMBER_MAX, PAGE_MAX
+from bot.rejection_log import LoggedEntry
 from bot.text import safe
+from cogs.followups import zone_picker_view
 
 STAGE_CHOICES = [Choice(name=label, value=stage.value) for stage, label in STAGE_LABELS.items()]
 STATUS_CHOICES = [
@@ -137,6 +140,26 @@ def log_reply(entry: Entry, next_steps: str) -> discord.Embed:
     embed = entry_embed(entry, description=acknowledgement.format(company=safe(entry.company, 60)))
     embed.add_field(name=templates.ENTRY_FIELD_NEXT, value=next_steps, inline=False)
     return embed
+
+
+async def send_log_reply(
+    interaction: discord.Interaction[NextRoundBot], logged: LoggedEntry
+) -> None:
+    """The reply to a new entry (from /rejection log or the form under a tip): the entry, what
+    happens next and, while the person has no time zone, a menu to pick one."""
+    bot = interaction.client
+    embed = log_reply(logged.entry, await bot.next_steps_for(logged))
+    if not bot.follow_ups.zone_missing(logged):
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+        return
+    view = zone_picker_view(
+        interaction.user.id,
+        logged.entry.id,
+        str(interaction.locale),
+        bot.clock.now(),
+        settings_from_row(logged.person),
+    )
+    await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
 
 class ListPageButton(OwnedButton, template=r"^nr:list:(?P<user>\d+):(?P<page>\d+):(?P<dir>[pn])$"):
@@ -299,10 +322,7 @@ class Rejections(commands.GroupCog, group_name="rejection"):
                 fields={name: value or "" for name, value in typed.items()},
             )
             return
-        next_steps = await self.bot.next_steps_for(logged)
-        await interaction.response.send_message(
-            embed=log_reply(logged.entry, next_steps), ephemeral=True
-        )
+        await send_log_reply(interaction, logged)
 
     @log_command.autocomplete("company")
     async def company_autocomplete(

@@ -15,7 +15,6 @@ from bot.client import NextRoundBot
 from bot.db.tips import ScheduleRow
 from bot.entries import COMPANY_MAX, DATE_TEXT_MAX, NOTES_MAX, ROLE_MAX, STAGE_LABELS, Stage
 from bot.errors import UserError
-from bot.followups import zone_suggestions
 from bot.forms import Fields, Form, choices_of, text_of
 from bot.limits import PAGE_MAX, TIME_TEXT_MAX, TIP_ID_TEXT_MAX, ZONE_TEXT_MAX
 from bot.text import safe
@@ -31,7 +30,9 @@ from bot.tips import (
     check_role,
     tip_post_embed,
 )
-from cogs.rejections import log_reply
+from bot.zones import UTC_NAME, describe
+from cogs.followups import zone_choices
+from cogs.rejections import send_log_reply
 
 WEEKDAY_CHOICES = [
     Choice(name=label, value=value)
@@ -297,10 +298,7 @@ class LogRejectionForm(Form):
             notes=text_of(fields, "notes") or None,
             field=log_form_field,
         )
-        next_steps = await self.bot.next_steps_for(logged)
-        await interaction.response.send_message(
-            embed=log_reply(logged.entry, next_steps), ephemeral=True
-        )
+        await send_log_reply(interaction, logged)
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -365,7 +363,7 @@ class TipsCog(commands.GroupCog, group_name="tips"):
         channel="The text or announcement channel the tips go to",
         weekday="The day of the week to post",
         time="The local time to post, HH:MM (24-hour), like 09:00",
-        timezone="The time zone for that time, like Europe/London",
+        timezone="The time zone for that time: a city, Europe/London, EST or UTC+5:30",
         role="A role to mention in each post (optional)",
     )
     @app_commands.choices(weekday=WEEKDAY_CHOICES)
@@ -398,7 +396,8 @@ class TipsCog(commands.GroupCog, group_name="tips"):
                 channel=channel.mention,
                 weekday=templates.TIPS_WEEKDAY_NAMES[schedule.weekday or 0],
                 time=schedule.time,
-                zone=schedule.timezone,
+                # Its offset and local time now, so a wrong zone shows at once.
+                zone=describe(schedule.timezone or UTC_NAME, self.bot.clock.now()),
                 role=templates.TIPS_SETUP_ROLE.format(role=role.mention) if role else "",
                 first=first // 1000,
             ),
@@ -409,7 +408,7 @@ class TipsCog(commands.GroupCog, group_name="tips"):
     async def timezone_autocomplete(
         self, interaction: discord.Interaction[NextRoundBot], current: str
     ) -> list[Choice[str]]:
-        return [Choice(name=name, value=name) for name in zone_suggestions(current)]
+        return zone_choices(current, interaction)
 
     @app_commands.command(name="status")
     async def status_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:

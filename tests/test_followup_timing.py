@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.entries import Entry, FeedbackStatus, Stage
 from bot.followup_timing import (
     Window,
+    anchored_window,
     check_in_due,
     feedback_request_due,
     local_instant,
@@ -16,6 +18,8 @@ from bot.followup_timing import (
     snooze_until,
     thank_you_due,
 )
+from bot.followups import FollowUpSettings, plan_steps
+from bot.zones import resolve
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -116,3 +120,129 @@ def test_the_fold_example_from_the_report() -> None:
     window = Window(LONDON, start=time(1, 30), end=time(21, 0), weekdays_only=False)
     # 01:10Z is 01:10 GMT, the second 01:10 of the night: the window opens at 01:30 GMT.
     assert move_into_window(utc("2027-10-31 01:10"), window) == utc("2027-10-31 01:30")
+
+
+def test_a_window_without_10_00_gets_those_steps_at_its_start() -> None:
+    evening = Window(LONDON, start=time(18, 0), end=time(23, 0))
+    assert evening.aim == time(18, 0)
+    logged = utc("2027-01-13 14:00")  # Wednesday
+    thank_you = thank_you_due(logged, evening)
+    feedback = feedback_request_due(logged, evening, 1, thank_you)
+    assert thank_you == utc("2027-01-13 18:00")
+    assert feedback == utc("2027-01-14 18:00")  # the next day at the window's start, not later
+    assert check_in_due(feedback, evening) == utc("2027-01-21 18:00")
+    early = Window(LONDON, start=time(6, 0), end=time(9, 0))
+    assert feedback_request_due(logged, early, 1) == utc("2027-01-14 06:00")  # same day
+    assert snooze_until("tomorrow", utc("2027-01-13 20:00"), evening) == utc("2027-01-14 18:00")
+    assert Window(LONDON).aim == time(10, 0)
+
+
+def test_the_feedback_request_keeps_two_hours_from_the_thank_you() -> None:
+    evening = Window(LONDON, start=time(18, 0), end=time(23, 0))
+    logged = utc("2027-01-13 21:30")  # the thank-you waits for Thursday 18:00
+    thank_you = thank_you_due(logged, evening)
+    assert thank_you == utc("2027-01-14 18:00")
+    assert feedback_request_due(logged, evening, 1, thank_you) == utc("2027-01-14 20:00")
+    assert feedback_request_due(logged, evening, 1) == utc("2027-01-14 18:00")  # none planned
+
+
+@pytest.mark.parametrize(
+    ("logged", "thank_you", "feedback", "check_in"),
+    [
+        # Wednesday afternoon: a day apart at 14:00, whatever the person's zone.
+        ("2027-01-13 14:00", "2027-01-14 14:00", "2027-01-15 14:00", "2027-01-22 14:00"),
+        # Friday late (UTC): weekdays only, so Monday and Tuesday at 22:30.
+        ("2027-01-15 22:30", "2027-01-18 22:30", "2027-01-19 22:30", "2027-01-26 22:30"),
+        # Just before and just after midnight UTC.
+        ("2027-01-13 23:59", "2027-01-14 23:59", "2027-01-15 23:59", "2027-01-22 23:59"),
+        ("2027-01-14 00:00", "2027-01-15 00:00", "2027-01-18 00:00", "2027-01-25 00:00"),
+    ],
+)
+def test_without_a_zone_every_step_lands_at_the_time_of_day_of_the_log(
+    logged: str, thank_you: str, feedback: str, check_in: str
+) -> None:
+    window = anchored_window(utc(logged), weekdays_only=True)
+    thank_you_at = thank_you_due(utc(logged), window)
+    feedback_at = feedback_request_due(utc(logged), window, 1, thank_you_at)
+    assert (thank_you_at, feedback_at, check_in_due(feedback_at, window)) == (
+        utc(thank_you),
+        utc(feedback),
+        utc(check_in),
+    )
+    # Its dates are the UTC dates: a log on Wednesday counts days from Wednesday.
+    assert utc(logged).astimezone(window.zone).date() == utc(logged).date()
+
+
+def test_without_a_zone_snoozes_and_pauses_keep_the_time_of_day() -> None:
+    pressed = utc("2027-01-13 07:15")
+    window = anchored_window(pressed, weekdays_only=True)
+    assert snooze_until("tomorrow", pressed, window) == utc("2027-01-14 07:15")
+    assert snooze_until("week", pressed, window) == utc("2027-01-20 07:15")
+    assert move_into_window(utc("2027-01-15 12:00"), window) == utc("2027-01-18 07:15")
+
+
+def entry(stage: Stage, interviewer: str | None = None, *, rejected: str = "2027-01-13") -> Entry:
+    return Entry(
+        id=1,
+        user_id=1,
+        number=1,
+        guild_id=None,
+        company="Acme",
+        role=None,
+        stage=stage,
+        rejected_on=datetime.fromisoformat(rejected).date(),
+        interviewer=interviewer,
+        notes=None,
+        feedback_status=FeedbackStatus.NOT_ASKED,
+        feedback_summary=None,
+        feedback_theme=None,
+        created_at=int(utc("2027-01-13 14:00").timestamp() * 1000),
+        updated_at=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "interviewer", "thank_you"),
+    [
+        (Stage.APPLICATION, None, "no_conversation"),
+        (Stage.APPLICATION, "Sam", "no_conversation"),
+        (Stage.SCREEN, None, None),
+        (Stage.ASSESSMENT, None, "no_interviewer"),
+        (Stage.ASSESSMENT, "Sam", None),
+        (Stage.INTERVIEW, None, None),
+        (Stage.FINAL, None, None),
+        (Stage.OFFER, None, None),
+        (Stage.OTHER, None, "no_interviewer"),
+        (Stage.OTHER, "  ", "no_interviewer"),
+        (Stage.OTHER, "Sam", None),
+    ],
+)
+def test_a_thank_you_only_after_a_conversation(
+    stage: Stage, interviewer: str | None, thank_you: str | None
+) -> None:
+    plan = plan_steps(entry(stage, interviewer), FollowUpSettings(timezone="Europe/London"))
+    assert plan.not_planned.get("thank_you") == thank_you
+    assert ("thank_you" in plan.due) == (thank_you is None)
+    assert {"feedback_request", "check_in"} <= set(plan.due)
+
+
+def test_plan_reasons_for_steps_left_out() -> None:
+    london = FollowUpSettings(timezone="Europe/London", check_in=False)
+    plan = plan_steps(entry(Stage.INTERVIEW, rejected="2027-01-01"), london)
+    assert plan.not_planned == {"thank_you": "thank_you_too_old", "check_in": "off"}
+    assert set(plan.due) == {"feedback_request"}
+    assert plan_steps(entry(Stage.INTERVIEW, rejected="2026-10-01"), london).too_old
+    # Without a thank-you the feedback request keeps its usual time.
+    application = plan_steps(entry(Stage.APPLICATION), FollowUpSettings(timezone="Europe/London"))
+    assert application.due["feedback_request"] == utc("2027-01-14 10:00")
+
+
+def test_a_person_without_a_zone_is_planned_by_the_logging_time() -> None:
+    plan = plan_steps(entry(Stage.INTERVIEW), FollowUpSettings())
+    assert plan.due == {
+        "thank_you": utc("2027-01-14 14:00"),
+        "feedback_request": utc("2027-01-15 14:00"),
+        "check_in": utc("2027-01-22 14:00"),
+    }
+    fixed = plan_steps(entry(Stage.INTERVIEW), FollowUpSettings(timezone="UTC+05:30"))
+    assert fixed.due["feedback_request"] == datetime(2027, 1, 14, 10, tzinfo=resolve("UTC+05:30"))

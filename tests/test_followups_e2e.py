@@ -309,7 +309,12 @@ async def test_a_late_follow_up_says_so_and_a_week_late_one_is_missed(
 async def test_settings_change_replans_and_pause_holds(world: World, running: RunningBot) -> None:
     await command(world, world.alice, "rejection log", {"company": "Acme"})
     before = await follow_up_rows(running, world.alice)
-    assert before["feedback_request"]["due_at"] == ms("2027-03-25 10:00")
+    # No zone yet: at the time of day she logged (14:00 UTC), a day apart.
+    assert [before[step]["due_at"] for step in STEPS] == [
+        ms("2027-03-25 14:00"),
+        ms("2027-03-26 14:00"),
+        ms("2027-04-02 14:00"),
+    ]
     saved = await command(
         world,
         world.alice,

@@ -15,6 +15,7 @@ from bot.db import jobs as job_store
 from bot.db import tips as tip_store
 from bot.db.tips import Pick
 from bot.scheduler import Scheduler
+from bot.templates import BAD_TIMEZONE
 from bot.tip_library import load_tip_library
 from bot.tips import TipOfTheWeek
 from tests.conftest import MANAGE_GUILD, BotFactory, RunningBot, World
@@ -555,9 +556,7 @@ async def test_setup_refuses_bad_input_with_one_sentence_and_stores_nothing(
     world: World, running: RunningBot
 ) -> None:
     bad_zone = await set_up(world, timezone="Mars/Olympus")
-    assert bad_zone["content"] == (
-        "I don't know the time zone 'Mars/Olympus'. Pick one from the list, like Europe/London."
-    )
+    assert bad_zone["content"] == BAD_TIMEZONE.format(zone="Mars/Olympus")
     bad_time = await set_up(world, time="25:00")
     assert bad_time["content"] == "Please give `time:` as a 24-hour time, like 08:00 or 21:30."
     world.emulator.set_bot_channel_permissions(world.channel_id, deny=EMBED_LINKS)
