@@ -72,6 +72,9 @@ LIST_TITLE = "Your entries"
 LIST_EMPTY = "You haven't logged any rejections yet. `/rejection log` takes a few seconds."
 LIST_FOOTER = "Page {page} of {pages} · {total} entries · only you can see this"
 LIST_ROW = "**#{number}** {company}{role} · {stage} · {date} · feedback: {feedback}"
+# An entry offered while typing a `number` option (plain text: choices render no markdown).
+ENTRY_CHOICE = "#{number} · {company}{role} · {stage}"
+ENTRY_CHOICE_ROLE = " · {role}"
 PREVIOUS = "Previous"
 NEXT = "Next"
 EDITED = "Updated entry #{number}."
@@ -272,9 +275,51 @@ NOT_PAUSED = "Follow-ups aren't paused."
 
 LIST_FOLLOW_UPS_TITLE = "Your follow-ups"
 LIST_FOLLOW_UPS_EMPTY = "No follow-ups pending or sent recently. Log a rejection to plan some."
-LIST_FOLLOW_UPS_ROW = "`{id}` {name} · #{number} {company} · {when}{status}"
-LIST_FOLLOW_UPS_FOOTER = "Cancel one with /followups cancel and its number."
-FOLLOW_UP_CANCELLED = "Cancelled follow-up {id}."
+LIST_FOLLOW_UPS_COMING = "**Coming up**"
+LIST_FOLLOW_UPS_RECENT = "**Recently (last 14 days)**"
+LIST_FOLLOW_UPS_ROW = "{name} · {entry} · {state}"
+LIST_FOLLOW_UPS_ENTRY = "#{number} {company}"
+LIST_FOLLOW_UPS_DELETED_ENTRY = "a deleted entry"
+LIST_FOLLOW_UPS_FOOTER = "Page {page} of {pages} · {total} follow-up{s} · only you can see this"
+# How a follow-up's state reads in /followups list (and when cancelling one that is not
+# pending any more). `at` is when it is due or finished; `until` a snooze's end.
+FOLLOW_UP_STATES = {
+    "due": "due <t:{at}:f> (<t:{at}:R>)",
+    "due_snoozed": "snoozed, due <t:{at}:f> (<t:{at}:R>)",
+    "retrying": "delayed by a problem on Discord's side; trying again <t:{at}:R>",
+    "held": "held until you `/followups resume`",
+    "sending": "sending now",
+    "sent": "sent <t:{at}:f>",
+    "sent late": "sent late, <t:{at}:f>",
+    "done": "sent <t:{at}:f>, marked done",
+    "skipped": "sent <t:{at}:f>, skipped",
+    "stopped": "sent <t:{at}:f>; you stopped follow-ups for this entry",
+    "snoozed": "snoozed until <t:{until}:f>",
+    "skipped: feedback already asked for": "not sent: you had already asked for feedback",
+    "skipped: feedback already recorded": "not sent: you had already recorded feedback",
+    "missed: more than 7 days late": "not sent: it was more than 7 days late",
+    "cancelled: entry deleted": "cancelled: the entry was deleted",
+    "cancelled": "cancelled",
+    "cancelled by you": "cancelled by you",
+    "cancelled: turned off in settings": "cancelled: turned off in your settings",
+    "cancelled: feedback recorded": "cancelled: you recorded feedback",
+    "not_delivered_dm": "not delivered: NextRound can't DM you (check with `/followups test`)",
+    "not_delivered": "not delivered: {reason}",
+    "finished": "finished <t:{at}:f>",
+}
+FOLLOW_UP_CANCEL_PLACEHOLDER = "Cancel a follow-up on this page…"
+FOLLOW_UP_CANCEL_OPTION = "{name} · {entry}"
+FOLLOW_UP_CANCEL_OPTION_WHEN = "Due {when}"
+FOLLOW_UP_CHOICE = "{name} · {entry} · {when}"
+# A time where Discord timestamps don't render (select menus, autocomplete), in the person's
+# own time zone.
+LOCAL_TIME = "{weekday} {day} {month}, {time} {zone}"
+SHORT_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+FOLLOW_UP_CANCELLED = "Cancelled the {name} for {entry}."
+FOLLOW_UP_NOT_PENDING = (
+    "The {name} for {entry} isn't waiting to be sent any more ({state}), so nothing changed."
+)
 FOLLOW_UP_NUMBER_OUT_OF_RANGE = (
     "There is no follow-up {value}; follow-up numbers go from 1 to {high:,}. "
     "/followups list shows yours."
