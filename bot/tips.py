@@ -382,6 +382,15 @@ class TipOfTheWeek:
             )
         )
 
+    def next_free_slot(self, schedule: ScheduleRow, after: int, skipped: AbstractSet[int]) -> int:
+        """The first slot after `after` not skipped with /tips skip. Every plan goes through
+        here (setup, resume, skip, the row after a post): a skip outlives a pause, a resume or
+        the same schedule set up again, and a slot is never both skipped and next."""
+        slot = self.next_slot(schedule, after)
+        while slot in skipped:
+            slot = self.next_slot(schedule, slot)
+        return slot
+
     def slot_job(self, schedule: ScheduleRow, slot: int) -> NewJob:
         return NewJob(
             POST_KIND,
@@ -391,8 +400,10 @@ class TipOfTheWeek:
             unique_key=slot_key(schedule.guild_id, slot),
         )
 
-    def _first_slot_job(self, now: int) -> Callable[[ScheduleRow], NewJob]:
-        return lambda schedule: self.slot_job(schedule, self.next_slot(schedule, now))
+    def _first_slot_job(self, now: int) -> Callable[[ScheduleRow, frozenset[int]], NewJob]:
+        return lambda schedule, skipped: self.slot_job(
+            schedule, self.next_free_slot(schedule, now, skipped)
+        )
 
     # -- choosing tips --------------------------------------------------------------------
 
@@ -549,7 +560,9 @@ class TipOfTheWeek:
             guild_id,
             now=self._now(),
             reason=SKIP_ADMIN,
-            following=lambda slot: self.slot_job(schedule, self.next_slot(schedule, slot)),
+            following=lambda slot, skipped: self.slot_job(
+                schedule, self.next_free_slot(schedule, slot, skipped)
+            ),
         )
         if skipped is None:
             raise UserError(templates.TIPS_NOTHING_TO_SKIP)
@@ -568,7 +581,7 @@ class TipOfTheWeek:
             {"paused": 1},
             now=self._now(),
             reason="cancelled: paused",
-            next_job=lambda _: None,
+            next_job=lambda _schedule, _skipped: None,
         )
         return True
 
@@ -689,7 +702,7 @@ class TipOfTheWeek:
             {"paused": 1, "left_at": self._now()},
             now=self._now(),
             reason="cancelled: removed from the server",
-            next_job=lambda _: None,
+            next_job=lambda _schedule, _skipped: None,
         )
         log.info("removed from server %d: tips paused, data kept for 30 days", guild_id)
 
@@ -755,7 +768,8 @@ class TipOfTheWeek:
         if problem is not None:
             await self._stop_posting(guild_id, None, problem)
             raise JobFailed(problem)
-        following = [self.slot_job(schedule, self.next_slot(schedule, slot))]
+        skipped = await tip_store.skipped_after(self.database, guild_id, slot)
+        following = [self.slot_job(schedule, self.next_free_slot(schedule, slot, skipped))]
         now = self._now()
         post = await tip_store.post_for_slot(self.database, guild_id, slot)
         restart_window = False

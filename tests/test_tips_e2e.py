@@ -624,6 +624,36 @@ async def test_post_now_takes_the_next_number_and_skip_moves_the_tip_on(
     assert f"/{world.channel_id}/{posts(world)[2].id}" in fields["Last post"]
 
 
+def status_fields(status: dict[str, Any]) -> dict[str, str]:
+    return {field["name"]: field["value"] for field in status["embeds"][0]["fields"]}
+
+
+async def test_a_skipped_slot_never_comes_back_as_the_next_post(
+    world: World, running: RunningBot
+) -> None:
+    await set_up(world)
+    following = ms("2027-03-29T08:00:00")
+    await tips(world, "skip")
+    # Neither pausing and resuming nor setting the same schedule up again undoes the skip.
+    resumed = (await tips(world, "pause"), await tips(world, "resume"))[1]
+    assert f"<t:{following // 1000}:F>" in resumed["content"]
+    again = await set_up(world)
+    assert f"<t:{following // 1000}:F>" in again["content"]
+    fields = status_fields(await tips(world, "status"))
+    assert fields["Next post"].startswith(f"<t:{following // 1000}:F>")
+    assert fields["Skipped slots"] == (f"<t:{ms(SLOT) // 1000}:F>: skipped with /tips skip")
+    # Skipping the next one too: still never listed twice.
+    await tips(world, "skip")
+    fields = status_fields(await tips(world, "status"))
+    third = ms("2027-04-05T08:00:00")
+    assert fields["Next post"].startswith(f"<t:{third // 1000}:F>")
+    assert f"<t:{third // 1000}:F>" not in fields["Skipped slots"]
+    await move_to(running, "2027-03-29T08:00:00")
+    assert posts(world) == []
+    await move_to(running, "2027-04-05T08:00:00")
+    assert len(posts(world)) == 1
+
+
 async def test_pause_and_resume(world: World, running: RunningBot) -> None:
     await set_up(world)
     assert (await tips(world, "pause"))["content"].startswith("Tips paused.")
