@@ -384,6 +384,11 @@ TIPS_SHIPPED_NOT_EDITABLE = (
     "/tips remove and add your own version with /tips add."
 )
 TIPS_ALREADY_HIDDEN = "Tip {tip} is already hidden in this server."
+TIPS_NOT_HIDDEN = "Tip {tip} isn't hidden in this server, so there's nothing to restore."
+TIPS_SERVER_TIP_NOT_HIDDEN = (
+    "Tip {tip} is one of this server's own tips; those are never hidden, only removed. "
+    "Add it again with /tips add."
+)
 TIPS_BAD_PAGE = "There is no page {page}; the tip list has {pages} pages."
 TIPS_TITLE_EMPTY = "The title can't be empty."
 TIPS_TITLE_TOO_LONG = "The title can be at most {limit} characters."
@@ -422,7 +427,11 @@ TIPS_STATUS_SKIP_LINE = "<t:{slot}:F>: {reason}"
 TIPS_STATUS_SKIP_MORE = "…and {count} earlier"
 TIPS_STATUS_PROBLEM = "Last problem"
 TIPS_STATUS_PROBLEM_LINE = "{problem} (<t:{at}:R>)"
-TIPS_PREVIEW_NOTE = "Preview, only for you: this is how tip {id} would look as post #{number}."
+TIPS_PREVIEW_NOTE = (
+    "Preview, only for you: this is how tip {id} would look as post #{number}. "
+    "Its button works here too: it opens the form members get and logs a rejection for you."
+)
+TIPS_PREVIEW_ROLE = " Members will see it with {role} above it."
 TIPS_POSTED_NOW = (
     "Posted tip #{number} — {title}: {link}. The weekly post goes on with the next tip."
 )
@@ -434,7 +443,11 @@ TIPS_NOT_STOPPED = "Tips aren't paused or stopped; the next post is <t:{due}:F>.
 TIPS_ADDED = "Added tip {id} — {title}. Your own tips post before the shipped ones."
 TIPS_EDITED = "Saved tip {id} — {title}."
 TIPS_REMOVED = "Removed tip {id} — {title}."
-TIPS_HIDDEN = "Tip {id} — {title} is hidden in this server; it won't be posted here."
+TIPS_HIDDEN = (
+    "Tip {id} — {title} is hidden in this server; it won't be posted here. "
+    "/tips restore shows it again."
+)
+TIPS_RESTORED = "Tip {id} — {title} is shown again in this server; it posts here in its turn."
 TIPS_THREADS_ON = "Each new post will get a discussion thread."
 TIPS_THREADS_OFF = "New posts won't get a discussion thread."
 TIPS_LIST_TITLE = "Tips for this server"

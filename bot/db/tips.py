@@ -376,6 +376,19 @@ async def hide_tip(database: Database, guild_id: int, tip_id: str, now: int) -> 
         return cursor.rowcount == 1
 
 
+async def unhide_tip(database: Database, guild_id: int, tip_id: str) -> bool:
+    """Show a hidden shipped tip in one server again; False if it was not hidden."""
+    changed = await database.execute(
+        "DELETE FROM tip_hidden WHERE guild_id = ? AND tip_id = ?", (guild_id, tip_id)
+    )
+    return changed == 1
+
+
+async def hidden_tips(database: Database, guild_id: int) -> frozenset[str]:
+    rows = await database.fetch_all("SELECT tip_id FROM tip_hidden WHERE guild_id = ?", (guild_id,))
+    return frozenset(row["tip_id"] for row in rows)
+
+
 # -- posts -------------------------------------------------------------------------------------
 
 
