@@ -582,3 +582,26 @@ async def test_cancel_command_autocompletes_pending_follow_ups(
         "The check-in for #2 Globex isn't waiting to be sent any more (cancelled by you), "
         "so nothing changed."
     )
+
+
+async def test_ninety_follow_ups_are_nine_pages_none_left_out(
+    world: World, running: RunningBot
+) -> None:
+    for number in range(1, 31):  # 30 entries, the most a day allows: 90 follow-ups
+        await command(world, world.alice, "rejection log", {"company": f"Company {number}"})
+    second = await open_list(world, world.alice, {"page": 2})
+    assert second.embeds[0]["footer"]["text"].startswith("Page 2 of 9 · 90 follow-ups")
+    seen: list[str] = []
+    message = await open_list(world, world.alice)
+    for page in range(1, 10):
+        if page > 1:
+            turn = await world.emulator.click(
+                world.alice, message, f"nr:fu-list:{world.alice}:{page}:n"
+            )
+            await turn.wait_response()
+        lines = [line for line in list_lines(message) if not line.startswith("**Coming")]
+        assert len(lines) == 10
+        assert len(cancel_options(message)) == 10
+        seen.extend(lines)
+    assert len(set(seen)) == 90
+    assert message.embeds[0]["footer"]["text"].startswith("Page 9 of 9")
