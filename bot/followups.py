@@ -345,9 +345,11 @@ def state_text(row: followup_store.FollowUpRow, settings: FollowUpSettings, now:
     if row.state == "pending":
         if settings.paused_indefinitely:
             return states["held"]
+        # During a pause with an end, what falls due first waits for the end of it.
+        due = max(row.due_at, settings.resumes_at(now) or 0) // 1000
         if outcome.startswith("retrying:"):
-            return states["retrying"].format(at=row.due_at // 1000)
-        return states["due_snoozed" if row.snoozed else "due"].format(at=row.due_at // 1000)
+            return states["retrying"].format(at=due)
+        return states["due_snoozed" if row.snoozed else "due"].format(at=due)
     at = (row.finished_at or row.due_at) // 1000
     if row.state == "failed":
         if _DM_UNREACHABLE.search(outcome):

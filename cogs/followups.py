@@ -187,7 +187,9 @@ class CancelFollowUpSelect(OwnedSelect, template=r"^nr:fu-cancel:(?P<user>\d+):(
         picked = self.values[0] if self.values else ""
         try:
             # A value that is not a number (a forged request) names no follow-up.
-            row = await bot.follow_ups.cancel(self.owner_id, int(picked) if picked.isdigit() else 0)
+            row = await bot.follow_ups.cancel(
+                self.owner_id, int(picked) if picked.isascii() and picked.isdigit() else 0
+            )
             content = cancelled_sentence(row)
         except UserError as refused:
             content = refused.message  # shown above the list again, which is up to date

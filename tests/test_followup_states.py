@@ -90,6 +90,13 @@ def test_a_pause_until_resumed_holds_what_is_pending() -> None:
     assert state_text(finished("done", "sent"), paused, FINISHED) == "sent <t:1805904000:f>"
 
 
+def test_a_pause_with_an_end_moves_what_falls_due_in_it() -> None:
+    ends = DUE + 86_400_000  # a day later, in allowed time
+    paused = FollowUpSettings(paused_until=ends)
+    assert state_text(ROW, paused, FINISHED) == "due <t:1806055200:f> (<t:1806055200:R>)"
+    assert state_text(ROW, paused, ends) == "due <t:1805968800:f> (<t:1805968800:R>)"
+
+
 def test_local_times_and_labels_fit_where_timestamps_do_not_render() -> None:
     assert local_time_text(DUE, ZoneInfo("Europe/London")) == "Thu 25 Mar, 10:00 GMT"
     assert local_time_text(DUE, ZoneInfo("America/New_York")) == "Thu 25 Mar, 06:00 EDT"
