@@ -344,17 +344,22 @@ async def test_number_options_autocomplete_your_own_entries(
 
 
 async def test_edit_autocompletes_the_company(world: World, running: RunningBot) -> None:
-    for company in ("Globex", "Acme"):
+    for company in ("Globex", "Acme", "Äpfel & Co"):
         await reply(world, world.alice, "rejection log", {"company": company})
-    choices = await world.emulator.autocomplete(
-        world.alice,
-        "rejection edit",
-        {"number": 1, "company": "glo"},
-        "company",
-        guild_id=world.guild_id,
-        channel_id=world.channel_id,
-    )
-    assert [choice["value"] for choice in choices] == ["Globex"]
+
+    async def suggest(typed: str) -> list[str]:
+        choices = await world.emulator.autocomplete(
+            world.alice,
+            "rejection edit",
+            {"number": 1, "company": typed},
+            "company",
+            guild_id=world.guild_id,
+            channel_id=world.channel_id,
+        )
+        return [choice["value"] for choice in choices]
+
+    assert await suggest("glo") == ["Globex"]
+    assert await suggest("Äpf") == ["Äpfel & Co"]  # typed as written, beyond ASCII
 
 
 async def test_works_in_dms_and_as_a_user_installed_app(world: World, running: RunningBot) -> None:

@@ -252,13 +252,14 @@ async def delete_entry(database: Database, user_id: int, entry_id: int) -> Entry
 
 async def company_names(database: Database, user_id: int, typed: str, limit: int = 25) -> list[str]:
     """The person's own companies: those starting with what was typed first, then containing it."""
-    typed = typed.strip().lower()
+    typed = typed.strip()
     pattern = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # lower() on both sides: SQLite's folds ASCII only, so "Äpfel" must meet "Äpfel" unfolded.
     rows = await database.fetch_all(
         "SELECT company, MAX(created_at) AS last FROM entries "
-        "WHERE user_id = ? AND lower(company) LIKE ? ESCAPE '\\' "
+        "WHERE user_id = ? AND lower(company) LIKE lower(?) ESCAPE '\\' "
         "GROUP BY lower(company) "
-        "ORDER BY lower(company) LIKE ? ESCAPE '\\' DESC, last DESC LIMIT ?",
+        "ORDER BY lower(company) LIKE lower(?) ESCAPE '\\' DESC, last DESC LIMIT ?",
         (user_id, f"%{pattern}%", f"{pattern}%", limit),
     )
     return [row["company"] for row in rows]
