@@ -16,7 +16,30 @@ from bot import templates
 from bot.interaction_errors import report_interaction_error
 
 
-class OwnedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"^$"):
+class _Owned:
+    """What an item only the person named in its custom_id may use does when used."""
+
+    owner_id: int
+    custom_id: str
+    not_yours: ClassVar[str] = templates.NOT_YOUR_BUTTON
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(self.not_yours, ephemeral=True)
+            return False
+        return True
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self.run(interaction)
+        except Exception as error:
+            await report_interaction_error(interaction, error, f"component {self.custom_id}")
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+
+class OwnedButton(_Owned, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"^$"):
     """A button only the person named in its custom_id may press."""
 
     owner_group: ClassVar[str] = "user"
@@ -49,36 +72,25 @@ class OwnedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"^$"
     def from_match(cls, match: re.Match[str]) -> OwnedButton:
         raise NotImplementedError
 
-    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message(templates.NOT_YOUR_BUTTON, ephemeral=True)
-            return False
-        return True
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self.run(interaction)
-        except Exception as error:
-            await report_interaction_error(interaction, error, f"button {self.custom_id}")
+class OwnedSelect(_Owned, discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"^$"):
+    """A select menu only the person named in its custom_id may use.
 
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        raise NotImplementedError
+    Built again from the custom_id when used, so only `values` (what was picked) is known
+    then, not the options it was sent with."""
 
-
-class OwnedSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"^$"):
-    """A select menu only the person named in its custom_id may use; `values` holds what
-    they picked."""
+    not_yours: ClassVar[str] = templates.NOT_YOUR_MENU
 
     def __init__(
         self,
         custom_id: str,
         *,
-        options: list[discord.SelectOption],
-        placeholder: str,
         owner_id: int,
+        placeholder: str | None = None,
+        options: list[discord.SelectOption] | None = None,
     ) -> None:
         super().__init__(
-            discord.ui.Select(custom_id=custom_id, options=options, placeholder=placeholder)
+            discord.ui.Select(custom_id=custom_id, placeholder=placeholder, options=options or [])
         )
         self.owner_id = owner_id
 
@@ -98,19 +110,4 @@ class OwnedSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"^$"
 
     @classmethod
     def from_match(cls, match: re.Match[str]) -> OwnedSelect:
-        raise NotImplementedError
-
-    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message(templates.NOT_YOUR_MENU, ephemeral=True)
-            return False
-        return True
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self.run(interaction)
-        except Exception as error:
-            await report_interaction_error(interaction, error, f"menu {self.custom_id}")
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
         raise NotImplementedError

@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 
@@ -27,7 +27,15 @@ from bot.db.connection import Transaction, now_ms
 from bot.db.jobs import Job, NewJob
 from bot.delivery import find_sent_message, nonce_expired
 from bot.discord_errors import UNREACHABLE_USER_CODES, as_job_error, describe
-from bot.entries import STAGE_LABELS, Entry, FeedbackStatus, Stage, had_conversation
+from bot.entries import (
+    STAGE_LABELS,
+    Entry,
+    FeedbackStatus,
+    Stage,
+    check_page,
+    had_conversation,
+    page_count,
+)
 from bot.errors import NotFound, UserError
 from bot.followup_timing import (
     FOLLOW_UP_MAX_AGE_DAYS,
@@ -42,9 +50,10 @@ from bot.followup_timing import (
     thank_you_due,
     window_length,
 )
-from bot.limits import check_follow_up_number
+from bot.limits import check_follow_up_number, check_page_number
 from bot.rejection_log import LoggedEntry
 from bot.scheduler import JobResult, Reschedule, Scheduler
+from bot.templates import FOLLOW_UP_STATES
 from bot.text import one_line, safe, truncate
 from bot.zones import parse_zone, resolve
 
@@ -337,6 +346,103 @@ def draft_for(step: str, entry: Entry) -> str:
     return truncate(text.replace("```", "'''"), DRAFT_MAX)
 
 
+LIST_PAGE_SIZE = 10
+CHOICES_MAX = 25  # Discord's limit for autocomplete results and select options
+LABEL_MAX = 100  # Discord's limit for a choice's name and a select option's label
+_DM_UNREACHABLE = re.compile(
+    r"\(code (?:" + "|".join(str(code) for code in sorted(UNREACHABLE_USER_CODES)) + r")\)$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpPage:
+    rows: list[followup_store.FollowUpRow]
+    page: int
+    pages: int
+    total: int
+    settings: FollowUpSettings
+    now: int
+
+
+def step_name(row: followup_store.FollowUpRow) -> str:
+    return templates.FOLLOW_UP_STEP_NAMES[step_of(row.kind)]
+
+
+def entry_text(row: followup_store.FollowUpRow, limit: int = 60, *, markdown: bool = False) -> str:
+    """ "#3 Acme": plain text, or escaped for places markdown renders (`markdown=True`)."""
+    if row.entry_number is None or row.company is None:
+        return templates.LIST_FOLLOW_UPS_DELETED_ENTRY
+    company = one_line(row.company)
+    return templates.LIST_FOLLOW_UPS_ENTRY.format(
+        number=row.entry_number,
+        company=safe(company, limit) if markdown else truncate(company, limit),
+    )
+
+
+def local_time_text(instant: int, zone: tzinfo) -> str:
+    """A time as plain text in the person's zone, for places Discord timestamps don't render
+    (select menus, autocomplete): "Thu 25 Mar, 10:00 GMT"."""
+    local = from_ms(instant).astimezone(zone)
+    return templates.LOCAL_TIME.format(
+        weekday=templates.SHORT_WEEKDAYS[local.weekday()],
+        day=local.day,
+        month=templates.SHORT_MONTHS[local.month - 1],
+        time=local.strftime("%H:%M"),
+        zone=local.tzname() or "UTC",
+    )
+
+
+def state_text(row: followup_store.FollowUpRow, settings: FollowUpSettings, now: int) -> str:
+    """A follow-up's state in plain words, with Discord timestamps: "due <t:…:f> (in 2 hours)",
+    "sent <t:…:f>", "snoozed until <t:…:f>", "cancelled by you", "not delivered: …".
+
+    The stored outcomes are for logs and support ("retrying: …", "snoozed until <iso>");
+    people read these sentences instead."""
+    states = FOLLOW_UP_STATES  # the two with a command mention go through fill() below
+    outcome = row.outcome or ""
+    if row.state == "running":
+        return states["sending"]
+    if row.state == "pending":
+        if settings.paused_indefinitely:
+            return templates.fill(states["held"])
+        # During a pause with an end, what falls due first waits for the end of it.
+        due = max(row.due_at, settings.resumes_at(now, settings.window) or 0) // 1000
+        if outcome.startswith("retrying:"):
+            return states["retrying"].format(at=due)
+        return states["due_snoozed" if row.snoozed else "due"].format(at=due)
+    at = (row.finished_at or row.due_at) // 1000
+    if row.state == "failed":
+        if _DM_UNREACHABLE.search(outcome):
+            return templates.fill(states["not_delivered_dm"])
+        return states["not_delivered"].format(reason=outcome or "unknown reason")
+    if outcome.startswith("snoozed until "):
+        try:
+            until = datetime.fromisoformat(outcome.removeprefix("snoozed until "))
+        except ValueError:
+            return states["finished"].format(at=at)
+        return states["snoozed"].format(until=int(until.timestamp()))
+    if row.state == "cancelled" and outcome == "cancelled" and row.company is None:
+        return states["cancelled: entry deleted"]
+    if outcome in states:
+        return states[outcome].format(at=at)
+    if row.state == "cancelled":
+        return states["cancelled"]
+    return states["finished"].format(at=at)
+
+
+def choice_label(row: followup_store.FollowUpRow, zone: tzinfo) -> str:
+    """ "Thank-you note · #3 Acme · Thu 25 Mar, 10:00 GMT", within Discord's 100 characters."""
+    when = local_time_text(row.due_at, zone)
+    name = step_name(row)
+    # What is left for the company name once the rest of the label is written.
+    rest = templates.FOLLOW_UP_CHOICE.format(name=name, entry=entry_text(row, 0), when=when)
+    room = max(10, LABEL_MAX - len(rest) + 1)
+    return truncate(
+        templates.FOLLOW_UP_CHOICE.format(name=name, entry=entry_text(row, room), when=when),
+        LABEL_MAX,
+    )
+
+
 class FollowUps:
     def __init__(
         self,
@@ -533,21 +639,63 @@ class FollowUps:
 
     # -- listing and cancelling ---------------------------------------------------------------
 
-    async def listing(self, user_id: int) -> list[followup_store.FollowUpRow]:
-        since = now_ms(self.clock) - RECENT_MS
-        return await followup_store.followups_for_person(
-            self.database, user_id, finished_since=since
+    async def page(self, user_id: int, page: int, *, clamp: bool = False) -> FollowUpPage:
+        """One page of the person's follow-ups: what is coming, soonest first, then what
+        finished in the last 14 days, most recent first. `clamp`: a page past the end (an
+        old button, a list that shrank) shows the last page instead of refusing."""
+        check_page_number(page)
+        now = now_ms(self.clock)
+        settings = await self.settings(user_id)
+        rows, total = await followup_store.followups_page(
+            self.database,
+            user_id,
+            finished_since=now - RECENT_MS,
+            offset=(page - 1) * LIST_PAGE_SIZE,
+            limit=LIST_PAGE_SIZE,
         )
+        pages = page_count(total, LIST_PAGE_SIZE)
+        if page > pages and clamp:
+            return await self.page(user_id, pages)
+        if total:
+            check_page(page, total)
+        return FollowUpPage(rows, page, pages, total, settings, now)
 
-    async def cancel(self, user_id: int, job_id: int) -> None:
+    async def cancel(self, user_id: int, job_id: int) -> followup_store.FollowUpRow:
+        """Cancel one pending follow-up; says plainly why not when it was sent or cancelled."""
         check_follow_up_number(job_id)
         row = await followup_store.followup(self.database, user_id, job_id)
-        if row is None or row.state != "pending":
+        if row is None:
             raise NotFound(templates.fill(templates.FOLLOW_UP_NOT_FOUND, id=job_id))
-        async with self.database.transaction() as tx:
-            await followup_store.cancel_pending(
-                tx, [job_id], "cancelled by you", now_ms(self.clock)
+        now = now_ms(self.clock)
+        # The update itself checks the row is still pending: it may be sending right now.
+        if row.state != "pending" or not await followup_store.cancel_one(
+            self.database, user_id, job_id, "cancelled by you", now
+        ):
+            current = await followup_store.followup(self.database, user_id, job_id) or row
+            settings = await self.settings(user_id)
+            raise UserError(
+                templates.FOLLOW_UP_NOT_PENDING.format(
+                    name=step_name(current).lower(),
+                    entry=entry_text(current),
+                    state=state_text(current, settings, now),
+                )
             )
+        return row
+
+    async def cancel_suggestions(self, user_id: int, typed: str) -> list[tuple[int, str]]:
+        """(row id, label) of pending follow-ups for /followups cancel, soonest first: those
+        whose step, entry number or company contain what was typed (or whose id it is)."""
+        needle = " ".join(typed.lower().split()).lstrip("#")
+        rows = await followup_store.pending_followups(self.database, user_id)
+        zone = (await self.settings(user_id)).window.zone
+        found: list[tuple[int, str]] = []
+        for row in rows:
+            label = choice_label(row, zone)
+            if not needle or needle in label.lower() or needle == str(row.id):
+                found.append((row.id, label))
+            if len(found) == CHOICES_MAX:
+                break
+        return found
 
     async def take_notice(self, user_id: int, *, in_shared_server: bool) -> str | None:
         """The one-time notice that follow-ups could not reach the person, or None.

@@ -51,6 +51,7 @@ from bot.entries import (
 )
 from bot.errors import NotFound, UserError
 from bot.limits import check_entry_number, check_page_number, fits_a_row
+from bot.text import one_line, truncate
 from bot.zones import resolve
 
 log = logging.getLogger("nextround.entries")
@@ -337,6 +338,12 @@ class RejectionLog:
     async def company_suggestions(self, user_id: int, typed: str) -> list[str]:
         return await entry_store.company_names(self.database, user_id, typed)
 
+    async def number_suggestions(self, user_id: int, typed: str) -> list[tuple[int, str]]:
+        """(number, label) of the person's entries for a `number` option, newest first:
+        "#3 · Acme · Data analyst · Final round", within Discord's 100 characters."""
+        entries = await entry_store.number_suggestions(self.database, user_id, typed[:100])
+        return [(entry.number, entry_choice_label(entry)) for entry in entries]
+
     async def export(self, user_id: int) -> tuple[bytes, bytes]:
         """All of a person's data as (JSON, CSV) bytes, UTF-8 and not ASCII-escaped."""
         tables = await entry_store.person_rows(self.database, user_id)
@@ -399,6 +406,25 @@ class RejectionLog:
 # A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(...) opens a
 # link); OWASP's advice for CSV files is to put a single quote in front.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+CHOICE_NAME_MAX = 100  # Discord's limit for an autocomplete choice's name
+
+
+def entry_choice_label(entry: Entry) -> str:
+    stage = STAGE_LABELS[entry.stage]
+    role = (
+        templates.ENTRY_CHOICE_ROLE.format(role=truncate(one_line(entry.role), 30))
+        if entry.role
+        else ""
+    )
+    # The company gets what the number, role and stage leave of the 100 characters.
+    rest = templates.ENTRY_CHOICE.format(number=entry.number, company="", role=role, stage=stage)
+    company = truncate(one_line(entry.company), max(10, CHOICE_NAME_MAX - len(rest)))
+    label = templates.ENTRY_CHOICE.format(
+        number=entry.number, company=company, role=role, stage=stage
+    )
+    return truncate(label, CHOICE_NAME_MAX)
 
 
 def spreadsheet_cell(value: Any) -> Any:

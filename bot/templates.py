@@ -215,6 +215,9 @@ LIST_FOOTER = "Page {page} of {pages} · {total} · only you can see this"
 LIST_ROW = "**#{number}** {company}{role} · {stage} · {date} · feedback: {feedback}"
 LIST_NOT_ASKED = "not asked"
 LIST_NO_SUCH_PAGE = "There is no page {page}; your list has {pages}."
+# An entry offered while typing a `number` option (plain text: choices render no markdown).
+ENTRY_CHOICE = "#{number} · {company}{role} · {stage}"
+ENTRY_CHOICE_ROLE = " · {role}"
 PREVIOUS = "Previous"
 NEXT = "Next"
 EDITED = "Updated entry #{number}."
@@ -489,13 +492,51 @@ NOT_PAUSED = "Follow-ups aren't paused."
 
 LIST_FOLLOW_UPS_TITLE = "Your follow-ups"
 LIST_FOLLOW_UPS_EMPTY = "No follow-ups pending or sent recently. Log a rejection to plan some."
-LIST_FOLLOW_UPS_ROW = "`{id}` {name} · #{number} {company} · {when}{status}"
-LIST_FOLLOW_UPS_SENDING = " · sending now"
-LIST_FOLLOW_UPS_CANCELLED = " · cancelled"
-LIST_FOLLOW_UPS_SNOOZED = " · snoozed"
-LIST_FOLLOW_UPS_DELETED_ENTRY = "deleted entry"
-LIST_FOLLOW_UPS_FOOTER = "To cancel one: /followups cancel number:<its number>"
-FOLLOW_UP_CANCELLED = "Cancelled follow-up {id}."
+LIST_FOLLOW_UPS_COMING = "**Coming up**"
+LIST_FOLLOW_UPS_RECENT = "**Recently (last 14 days)**"
+LIST_FOLLOW_UPS_ROW = "{name} · {entry} · {state}"
+LIST_FOLLOW_UPS_ENTRY = "#{number} {company}"
+LIST_FOLLOW_UPS_DELETED_ENTRY = "a deleted entry"
+LIST_FOLLOW_UPS_FOOTER = "Page {page} of {pages} · {total} · only you can see this"
+# How a follow-up's state reads in /followups list (and when cancelling one that is not
+# pending any more). `at` is when it is due or finished; `until` a snooze's end.
+FOLLOW_UP_STATES = {
+    "due": "due <t:{at}:f> (<t:{at}:R>)",
+    "due_snoozed": "snoozed, due <t:{at}:f> (<t:{at}:R>)",
+    "retrying": "delayed by a problem on Discord's side; trying again <t:{at}:R>",
+    "held": "held until you use {/followups resume}",
+    "sending": "sending now",
+    "sent": "sent <t:{at}:f>",
+    "sent late": "sent late, <t:{at}:f>",
+    "done": "sent <t:{at}:f>, marked done",
+    "skipped": "sent <t:{at}:f>, skipped",
+    "stopped": "sent <t:{at}:f>; you stopped follow-ups for this entry",
+    "snoozed": "snoozed until <t:{until}:f>",
+    "skipped: feedback already asked for": "not sent: you had already asked for feedback",
+    "skipped: feedback already recorded": "not sent: you had already recorded feedback",
+    "missed: more than 7 days late": "not sent: it was more than 7 days late",
+    "cancelled: entry deleted": "cancelled: the entry was deleted",
+    "cancelled": "cancelled",
+    "cancelled by you": "cancelled by you",
+    "cancelled: turned off in settings": "cancelled: turned off in your settings",
+    "cancelled: feedback recorded": "cancelled: you recorded feedback",
+    "not_delivered_dm": "not delivered: NextRound can't DM you (check with {/followups test})",
+    "not_delivered": "not delivered: {reason}",
+    "finished": "finished <t:{at}:f>",
+}
+FOLLOW_UP_CANCEL_PLACEHOLDER = "Cancel a follow-up on this page…"
+FOLLOW_UP_CANCEL_OPTION = "{name} · {entry}"
+FOLLOW_UP_CANCEL_OPTION_WHEN = "Due {when}"
+FOLLOW_UP_CHOICE = "{name} · {entry} · {when}"
+# A time where Discord timestamps don't render (select menus, autocomplete), in the person's
+# own time zone.
+LOCAL_TIME = "{weekday} {day} {month}, {time} {zone}"
+SHORT_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+FOLLOW_UP_CANCELLED = "Cancelled the {name} for {entry}."
+FOLLOW_UP_NOT_PENDING = (
+    "The {name} for {entry} isn't waiting to be sent any more ({state}), so nothing changed."
+)
 FOLLOW_UP_NUMBER_OUT_OF_RANGE = (
     "There is no follow-up {value}; follow-up numbers go from 1 to {high:,}. "
     "{/followups list} shows yours."
@@ -569,6 +610,11 @@ TIPS_SHIPPED_NOT_EDITABLE = (
     "{/tips remove} and add your own version with {/tips add}."
 )
 TIPS_ALREADY_HIDDEN = "Tip {tip} is already hidden in this server."
+TIPS_NOT_HIDDEN = "Tip {tip} isn't hidden in this server, so there's nothing to restore."
+TIPS_SERVER_TIP_NOT_HIDDEN = (
+    "Tip {tip} is one of this server's own tips; those are never hidden, only removed. "
+    "Add it again with /tips add."
+)
 TIPS_BAD_PAGE = "There is no page {page}; the tip list has {pages} pages."
 TIPS_TITLE_EMPTY = "The title can't be empty."
 TIPS_TITLE_TOO_LONG = "The title can be at most {limit} characters."
@@ -607,7 +653,11 @@ TIPS_STATUS_SKIP_LINE = "<t:{slot}:F>: {reason}"
 TIPS_STATUS_SKIP_MORE = "…and {count} earlier"
 TIPS_STATUS_PROBLEM = "Last problem"
 TIPS_STATUS_PROBLEM_LINE = "{problem} (<t:{at}:R>)"
-TIPS_PREVIEW_NOTE = "Preview, only for you: this is how tip {id} would look as post #{number}."
+TIPS_PREVIEW_NOTE = (
+    "Preview, only for you: this is how tip {id} would look as post #{number}. "
+    "Its button works here too: it opens the form members get and logs a rejection for you."
+)
+TIPS_PREVIEW_ROLE = " Members will see it with {role} above it."
 TIPS_POSTED_NOW = (
     "Posted tip #{number} — {title}: {link}. The weekly post goes on with the next tip."
 )
@@ -619,7 +669,11 @@ TIPS_NOT_STOPPED = "Tips aren't paused or stopped; the next post is <t:{due}:F>.
 TIPS_ADDED = "Added tip {id} — {title}. Your own tips post before the shipped ones."
 TIPS_EDITED = "Saved tip {id} — {title}."
 TIPS_REMOVED = "Removed tip {id} — {title}."
-TIPS_HIDDEN = "Tip {id} — {title} is hidden in this server; it won't be posted here."
+TIPS_HIDDEN = (
+    "Tip {id} — {title} is hidden in this server; it won't be posted here. "
+    "/tips restore shows it again."
+)
+TIPS_RESTORED = "Tip {id} — {title} is shown again in this server; it posts here in its turn."
 TIPS_THREADS_ON = "Each new post will get a discussion thread."
 TIPS_THREADS_OFF = "New posts won't get a discussion thread."
 TIPS_LIST_TITLE = "Tips for this server"

@@ -69,6 +69,9 @@ SKIP_ADMIN = "admin"
 
 BUTTON_ID = "nr:tip-log:{post}"
 BUTTON_PATTERN = r"^nr:tip-log:(?P<post>\d+)$"
+# The button under a preview names no post: post ids start at 1, so no post is 0 (and a look
+# for an earlier post in the channel never mistakes a preview for one: previews are private).
+PREVIEW_POST_ID = 0
 _SERVER_TIP_ID = re.compile(r"^[sS](\d{1,9})$")
 
 
@@ -287,6 +290,11 @@ def post_view(post_id: int) -> discord.ui.View:
     return view
 
 
+def preview_view() -> discord.ui.View:
+    """The post's own button, working: a preview shows exactly what members get."""
+    return post_view(PREVIEW_POST_ID)
+
+
 # -- what the commands show --------------------------------------------------------------------
 
 
@@ -321,6 +329,14 @@ class TipPage:
     page: int
     pages: int
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    tip: Tip
+    number: int
+    when: int
+    role_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +398,15 @@ class TipOfTheWeek:
             )
         )
 
+    def next_free_slot(self, schedule: ScheduleRow, after: int, skipped: AbstractSet[int]) -> int:
+        """The first slot after `after` not skipped with /tips skip. Every plan goes through
+        here (setup, resume, skip, the row after a post): a skip outlives a pause, a resume or
+        the same schedule set up again, and a slot is never both skipped and next."""
+        slot = self.next_slot(schedule, after)
+        while slot in skipped:
+            slot = self.next_slot(schedule, slot)
+        return slot
+
     def slot_job(self, schedule: ScheduleRow, slot: int) -> NewJob:
         return NewJob(
             POST_KIND,
@@ -391,8 +416,10 @@ class TipOfTheWeek:
             unique_key=slot_key(schedule.guild_id, slot),
         )
 
-    def _first_slot_job(self, now: int) -> Callable[[ScheduleRow], NewJob]:
-        return lambda schedule: self.slot_job(schedule, self.next_slot(schedule, now))
+    def _first_slot_job(self, now: int) -> Callable[[ScheduleRow, frozenset[int]], NewJob]:
+        return lambda schedule, skipped: self.slot_job(
+            schedule, self.next_free_slot(schedule, now, skipped)
+        )
 
     # -- choosing tips --------------------------------------------------------------------
 
@@ -509,16 +536,19 @@ class TipOfTheWeek:
             skip_total=total,
         )
 
-    async def preview(self, guild_id: int, tip_id: str | None) -> tuple[Tip, int]:
-        """The tip asked for (default: the next one to be posted) and the number it would get."""
+    async def preview(self, guild_id: int, tip_id: str | None) -> Preview:
+        """The tip asked for (default: the next one to be posted), the number it would get and
+        the time its post would show (the next slot, or now when none is planned)."""
         schedule = await self.schedule_of(guild_id)
         number = (schedule.post_count if schedule else 0) + 1
+        when = await tip_store.pending_slot(self.database, guild_id) or self._now()
+        role_id = schedule.role_id if schedule else None
         if tip_id:
-            return await self.find_tip(guild_id, tip_id), number
+            return Preview(await self.find_tip(guild_id, tip_id), number, when, role_id)
         choice = self._choose(await tip_store.pick_state(self.database, guild_id))
         if choice is None:
             raise UserError(templates.fill(templates.TIPS_NOTHING_TO_POST))
-        return choice.tip, number
+        return Preview(choice.tip, number, when, role_id)
 
     async def post_now(self, guild_id: int) -> Posted:
         """Post the next tip now as the next #N; the weekly slot then posts the one after it."""
@@ -549,7 +579,9 @@ class TipOfTheWeek:
             guild_id,
             now=self._now(),
             reason=SKIP_ADMIN,
-            following=lambda slot: self.slot_job(schedule, self.next_slot(schedule, slot)),
+            following=lambda slot, skipped: self.slot_job(
+                schedule, self.next_free_slot(schedule, slot, skipped)
+            ),
         )
         if skipped is None:
             raise UserError(templates.TIPS_NOTHING_TO_SKIP)
@@ -568,7 +600,7 @@ class TipOfTheWeek:
             {"paused": 1},
             now=self._now(),
             reason="cancelled: paused",
-            next_job=lambda _: None,
+            next_job=lambda _schedule, _skipped: None,
         )
         return True
 
@@ -640,8 +672,18 @@ class TipOfTheWeek:
         await tip_store.delete_server_tip(self.database, guild_id, number)
         return tip, False
 
-    async def listing(self, guild_id: int, page: int) -> TipPage:
-        """Server tips (in the order added), then shipped tips, 10 a page, with their marks."""
+    async def restore_tip(self, guild_id: int, tip_id: str) -> Tip:
+        """Show a hidden shipped tip in this server again; it posts in its turn."""
+        tip = await self.find_tip(guild_id, tip_id)
+        if tip.id not in self._shipped:
+            raise UserError(templates.TIPS_SERVER_TIP_NOT_HIDDEN.format(tip=tip.id))
+        if not await tip_store.unhide_tip(self.database, guild_id, tip.id):
+            raise UserError(templates.TIPS_NOT_HIDDEN.format(tip=tip.id))
+        return tip
+
+    async def listing(self, guild_id: int, page: int, *, clamp: bool = False) -> TipPage:
+        """Server tips (in the order added), then shipped tips, 10 a page, with their marks.
+        `clamp`: a page past the end (an old button) shows the last page instead."""
         check_page_number(page)
         state = await tip_store.pick_state(self.database, guild_id)
         server = [as_tip(row) for row in state.server_tips]
@@ -649,6 +691,8 @@ class TipOfTheWeek:
         choice = self._choose(state)
         every = [*server, *self.library]
         pages = max(1, -(-len(every) // PAGE_SIZE))
+        if clamp:
+            page = min(page, pages)
         if not 1 <= page <= pages:
             raise UserError(templates.TIPS_BAD_PAGE.format(page=page, pages=pages))
         start = (page - 1) * PAGE_SIZE
@@ -664,12 +708,16 @@ class TipOfTheWeek:
         return TipPage(items, page, pages, len(every))
 
     async def tip_suggestions(
-        self, guild_id: int, typed: str, *, server_only: bool = False
+        self, guild_id: int, typed: str, *, server_only: bool = False, hidden_only: bool = False
     ) -> list[tuple[str, str]]:
         """(id, label) pairs for autocomplete: ids or titles containing what was typed."""
         needle = typed.strip().lower()
-        server = [as_tip(row) for row in await tip_store.server_tips(self.database, guild_id)]
-        candidates = server if server_only else [*server, *self.library]
+        if hidden_only:
+            hidden = await tip_store.hidden_tips(self.database, guild_id)
+            candidates = [tip for tip in self.library if tip.id in hidden]
+        else:
+            server = [as_tip(row) for row in await tip_store.server_tips(self.database, guild_id)]
+            candidates = server if server_only else [*server, *self.library]
         found = [
             tip
             for tip in candidates
@@ -689,7 +737,7 @@ class TipOfTheWeek:
             {"paused": 1, "left_at": self._now()},
             now=self._now(),
             reason="cancelled: removed from the server",
-            next_job=lambda _: None,
+            next_job=lambda _schedule, _skipped: None,
         )
         log.info("removed from server %d: tips paused, data kept for 30 days", guild_id)
 
@@ -755,7 +803,8 @@ class TipOfTheWeek:
         if problem is not None:
             await self._stop_posting(guild_id, None, problem)
             raise JobFailed(problem)
-        following = [self.slot_job(schedule, self.next_slot(schedule, slot))]
+        skipped = await tip_store.skipped_after(self.database, guild_id, slot)
+        following = [self.slot_job(schedule, self.next_free_slot(schedule, slot, skipped))]
         now = self._now()
         post = await tip_store.post_for_slot(self.database, guild_id, slot)
         restart_window = False
@@ -918,6 +967,7 @@ __all__ = [
     "WEEKDAYS",
     "ListedTip",
     "Posted",
+    "Preview",
     "TipChoice",
     "TipLogButton",
     "TipOfTheWeek",
@@ -928,6 +978,7 @@ __all__ = [
     "choose_next_tip",
     "next_weekly_slot",
     "post_view",
+    "preview_view",
     "slot_key",
     "tip_post_embed",
 ]

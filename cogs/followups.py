@@ -14,18 +14,30 @@ from discord.ext import commands
 
 from bot import templates
 from bot.client import NextRoundBot
-from bot.components import OwnedSelect
+from bot.components import OwnedButton, OwnedSelect
 from bot.db.followups import FollowUpRow
-from bot.errors import NotFound
+from bot.embeds import BRAND_COLOUR, DESCRIPTION_MAX
+from bot.errors import NotFound, UserError
 from bot.followups import (
+    LABEL_MAX,
     FollowUpButton,
+    FollowUpPage,
     FollowUpSettings,
+    entry_text,
+    local_time_text,
     parse_pause_until,
-    step_of,
+    state_text,
+    step_name,
 )
 from bot.interaction_errors import report_interaction_error
-from bot.limits import FOLLOW_UP_NUMBER_MAX, PAUSE_TEXT_MAX, TIME_TEXT_MAX, ZONE_TEXT_MAX
-from bot.text import safe
+from bot.limits import (
+    FOLLOW_UP_NUMBER_MAX,
+    PAGE_MAX,
+    PAUSE_TEXT_MAX,
+    TIME_TEXT_MAX,
+    ZONE_TEXT_MAX,
+)
+from bot.text import truncate
 from bot.zones import (
     UTC_NAME,
     city_of,
@@ -39,12 +51,6 @@ from bot.zones import (
 
 ZoneText = app_commands.Range[str, 1, ZONE_TEXT_MAX]
 TimeText = app_commands.Range[str, 1, TIME_TEXT_MAX]
-
-STATUS_LABELS = {
-    "pending": "",
-    "running": templates.LIST_FOLLOW_UPS_SENDING,
-    "cancelled": templates.LIST_FOLLOW_UPS_CANCELLED,
-}
 
 
 def settings_embed(settings: FollowUpSettings, now_ms: int, now: datetime) -> discord.Embed:
@@ -225,23 +231,148 @@ class ZoneForm(discord.ui.Modal):
         await report_interaction_error(interaction, error, "the time zone form")
 
 
-def list_line(row: FollowUpRow) -> str:
-    if row.state in ("pending", "running"):
-        when = f"<t:{row.due_at // 1000}:F> (<t:{row.due_at // 1000}:R>)"
-        status = STATUS_LABELS[row.state] + (
-            templates.LIST_FOLLOW_UPS_SNOOZED if row.snoozed else ""
-        )
-    else:
-        finished = (row.finished_at or row.due_at) // 1000
-        when = f"<t:{finished}:R>"
-        status = f" · {row.state}: {row.outcome or ''}"
+def list_line(row: FollowUpRow, listing: FollowUpPage) -> str:
     return templates.LIST_FOLLOW_UPS_ROW.format(
-        id=row.id,
-        name=templates.FOLLOW_UP_STEP_NAMES[step_of(row.kind)],
-        number=row.entry_number or "?",
-        company=safe(row.company or templates.LIST_FOLLOW_UPS_DELETED_ENTRY, 60),
-        when=when,
-        status=safe(status, 200),
+        name=f"**{step_name(row)}**",
+        entry=entry_text(row, markdown=True),
+        state=state_text(row, listing.settings, listing.now),
+    )
+
+
+def list_embed(listing: FollowUpPage) -> discord.Embed:
+    lines: list[str] = []
+    section = None
+    for row in listing.rows:
+        coming = row.state in ("pending", "running")
+        if coming != section:
+            # Headings on every page, so page 3 still says which part of the list it is.
+            lines.append(
+                templates.LIST_FOLLOW_UPS_COMING if coming else templates.LIST_FOLLOW_UPS_RECENT
+            )
+            section = coming
+        lines.append(list_line(row, listing))
+    embed = discord.Embed(
+        title=templates.LIST_FOLLOW_UPS_TITLE,
+        description=truncate("\n".join(lines), DESCRIPTION_MAX),
+        colour=BRAND_COLOUR,
+    )
+    embed.set_footer(
+        text=templates.LIST_FOLLOW_UPS_FOOTER.format(
+            page=listing.page,
+            pages=listing.pages,
+            total=templates.plural(listing.total, "follow-up"),
+        )
+    )
+    return embed
+
+
+def list_view(user_id: int, listing: FollowUpPage) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    zone = listing.settings.window.zone
+    options = [
+        discord.SelectOption(
+            label=truncate(
+                templates.FOLLOW_UP_CANCEL_OPTION.format(
+                    name=step_name(row), entry=entry_text(row)
+                ),
+                LABEL_MAX,
+            ),
+            description=truncate(
+                templates.FOLLOW_UP_CANCEL_OPTION_WHEN.format(
+                    when=local_time_text(row.due_at, zone)
+                ),
+                LABEL_MAX,
+            ),
+            value=str(row.id),
+        )
+        for row in listing.rows
+        if row.state == "pending"
+    ]
+    if options:
+        view.add_item(CancelFollowUpSelect(user_id, listing.page, options))
+    if listing.pages > 1:
+        page = listing.page
+        view.add_item(FollowUpPageButton(user_id, page - 1, "p", disabled=page <= 1))
+        view.add_item(FollowUpPageButton(user_id, page + 1, "n", disabled=page >= listing.pages))
+    return view
+
+
+async def render_list(
+    bot: NextRoundBot, user_id: int, page: int, *, clamp: bool = False
+) -> tuple[discord.Embed, discord.ui.View]:
+    listing = await bot.follow_ups.page(user_id, page, clamp=clamp)
+    if not listing.rows:
+        embed = discord.Embed(
+            title=templates.LIST_FOLLOW_UPS_TITLE, description=templates.LIST_FOLLOW_UPS_EMPTY
+        )
+        return embed, discord.ui.View(timeout=None)
+    return list_embed(listing), list_view(user_id, listing)
+
+
+class FollowUpPageButton(
+    OwnedButton, template=r"^nr:fu-list:(?P<user>\d+):(?P<page>\d+):(?P<dir>[pn])$"
+):
+    """Previous/Next on /followups list; the page to show is in the custom_id."""
+
+    def __init__(self, owner_id: int, page: int, direction: str, *, disabled: bool = False) -> None:
+        super().__init__(
+            f"nr:fu-list:{owner_id}:{page}:{direction}",
+            label=templates.PREVIOUS if direction == "p" else templates.NEXT,
+            style=discord.ButtonStyle.secondary,
+            owner_id=owner_id,
+            disabled=disabled,
+        )
+        self.row = 1
+        self.page = page
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> FollowUpPageButton:
+        return cls(int(match["user"]), int(match["page"]), match["dir"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        # An old list may point past the end: show its last page rather than refuse.
+        embed, view = await render_list(interaction.client, self.owner_id, self.page, clamp=True)
+        await interaction.response.edit_message(content=None, embed=embed, view=view)
+
+
+class CancelFollowUpSelect(OwnedSelect, template=r"^nr:fu-cancel:(?P<user>\d+):(?P<page>\d+)$"):
+    """ "Cancel a follow-up on this page…" under /followups list: the options are the page's
+    pending follow-ups, by row id; the list is shown again afterwards, with what happened."""
+
+    def __init__(
+        self, owner_id: int, page: int, options: list[discord.SelectOption] | None = None
+    ) -> None:
+        super().__init__(
+            f"nr:fu-cancel:{owner_id}:{page}",
+            owner_id=owner_id,
+            placeholder=templates.FOLLOW_UP_CANCEL_PLACEHOLDER,
+            options=options,
+        )
+        self.row = 0
+        self.page = page
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> CancelFollowUpSelect:
+        return cls(int(match["user"]), int(match["page"]))
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        bot: NextRoundBot = interaction.client
+        picked = self.values[0] if self.values else ""
+        try:
+            # A value that is not a number (a forged request) names no follow-up.
+            row = await bot.follow_ups.cancel(
+                self.owner_id, int(picked) if picked.isascii() and picked.isdigit() else 0
+            )
+            content = cancelled_sentence(row)
+        except UserError as refused:
+            content = refused.message  # shown above the list again, which is up to date
+        embed, view = await render_list(bot, self.owner_id, self.page, clamp=True)
+        await interaction.response.edit_message(content=content, embed=embed, view=view)
+
+
+def cancelled_sentence(row: FollowUpRow) -> str:
+    return templates.FOLLOW_UP_CANCELLED.format(
+        name=step_name(row).lower(), entry=entry_text(row, markdown=True)
     )
 
 
@@ -322,31 +453,33 @@ class FollowUpsCog(commands.GroupCog, group_name="followups"):
         return zone_choices(current, interaction)
 
     @app_commands.command(name="list")
-    async def list_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
-        """Your pending, recently sent and failed follow-ups."""
-        rows = await self.follow_ups.listing(interaction.user.id)
-        if not rows:
-            await interaction.response.send_message(templates.LIST_FOLLOW_UPS_EMPTY, ephemeral=True)
-            return
-        embed = discord.Embed(
-            title=templates.LIST_FOLLOW_UPS_TITLE,
-            description="\n".join(list_line(row) for row in rows)[:4096],
-        )
-        embed.set_footer(text=templates.LIST_FOLLOW_UPS_FOOTER)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+    @app_commands.describe(page="Page number (10 follow-ups per page, what comes next first)")
+    async def list_command(
+        self,
+        interaction: discord.Interaction[NextRoundBot],
+        page: app_commands.Range[int, 1, PAGE_MAX] = 1,
+    ) -> None:
+        """Your coming follow-ups and those of the last 14 days; cancel one from the list."""
+        embed, view = await render_list(self.bot, interaction.user.id, page)
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
 
     @app_commands.command(name="cancel")
-    @app_commands.describe(number="The follow-up's number, as shown in /followups list")
+    @app_commands.describe(number="Start typing the company or step, then pick the follow-up")
     async def cancel_command(
         self,
         interaction: discord.Interaction[NextRoundBot],
         number: app_commands.Range[int, 1, FOLLOW_UP_NUMBER_MAX],
     ) -> None:
-        """Cancel one pending follow-up."""
-        await self.follow_ups.cancel(interaction.user.id, number)
-        await interaction.response.send_message(
-            templates.FOLLOW_UP_CANCELLED.format(id=number), ephemeral=True
-        )
+        """Cancel one pending follow-up (or use the menu under /followups list)."""
+        row = await self.follow_ups.cancel(interaction.user.id, number)
+        await interaction.response.send_message(cancelled_sentence(row), ephemeral=True)
+
+    @cancel_command.autocomplete("number")
+    async def cancel_autocomplete(
+        self, interaction: discord.Interaction[NextRoundBot], current: str
+    ) -> list[Choice[int]]:
+        found = await self.follow_ups.cancel_suggestions(interaction.user.id, str(current))
+        return [Choice(name=label, value=job_id) for job_id, label in found]
 
     @app_commands.command(name="pause")
     @app_commands.describe(
@@ -399,5 +532,5 @@ class FollowUpsCog(commands.GroupCog, group_name="followups"):
 
 
 async def setup(bot: NextRoundBot) -> None:
-    bot.add_dynamic_items(FollowUpButton, ZonePicker)
+    bot.add_dynamic_items(FollowUpButton, ZonePicker, FollowUpPageButton, CancelFollowUpSelect)
     await bot.add_cog(FollowUpsCog(bot))

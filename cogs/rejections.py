@@ -426,6 +426,24 @@ class Rejections(commands.GroupCog, group_name="rejection"):
             ephemeral=True,
         )
 
+    @view_command.autocomplete("number")
+    @edit_command.autocomplete("number")
+    @delete_command.autocomplete("number")
+    @feedback_command.autocomplete("number")
+    async def number_autocomplete(
+        self, interaction: discord.Interaction[NextRoundBot], current: str
+    ) -> list[Choice[int]]:
+        # While typing, Discord sends the raw text, digits or not: match numbers and names.
+        found = await self.log.number_suggestions(interaction.user.id, str(current))
+        return [Choice(name=label, value=number) for number, label in found]
+
+    @edit_command.autocomplete("company")
+    async def edit_company_autocomplete(
+        self, interaction: discord.Interaction[NextRoundBot], current: str
+    ) -> list[Choice[str]]:
+        names = await self.log.company_suggestions(interaction.user.id, current)
+        return [Choice(name=name[:100], value=name[:100]) for name in names]
+
     @app_commands.command(name="stats")
     async def stats_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
         """Your totals: by stage, by month, feedback asked and received."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from discord.ext import commands
 
 from bot import templates
 from bot.client import NextRoundBot
+from bot.components import OwnedButton
 from bot.db.tips import ScheduleRow
 from bot.entries import COMPANY_MAX, DATE_TEXT_MAX, NOTES_MAX, ROLE_MAX, STAGE_LABELS, Stage
 from bot.errors import UserError
@@ -28,6 +30,7 @@ from bot.tips import (
     TipStatus,
     check_post_channel,
     check_role,
+    preview_view,
     tip_post_embed,
 )
 from bot.zones import UTC_NAME, describe
@@ -150,6 +153,49 @@ def require_manager(interaction: discord.Interaction[Any]) -> None:
         raise app_commands.NoPrivateMessage()
     if not interaction.permissions.manage_guild:
         raise app_commands.MissingPermissions(["manage_guild"])
+
+
+def list_view(user_id: int, page: TipPage) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    if page.pages > 1:
+        view.add_item(TipListPageButton(user_id, page.page - 1, "p", disabled=page.page <= 1))
+        view.add_item(
+            TipListPageButton(user_id, page.page + 1, "n", disabled=page.page >= page.pages)
+        )
+    return view
+
+
+class TipListPageButton(
+    OwnedButton, template=r"^nr:tips-list:(?P<user>\d+):(?P<page>\d+):(?P<dir>[pn])$"
+):
+    """Previous/Next on /tips list; the page to show is in the custom_id."""
+
+    def __init__(self, owner_id: int, page: int, direction: str, *, disabled: bool = False) -> None:
+        super().__init__(
+            f"nr:tips-list:{owner_id}:{page}:{direction}",
+            label=templates.PREVIOUS if direction == "p" else templates.NEXT,
+            style=discord.ButtonStyle.secondary,
+            owner_id=owner_id,
+            disabled=disabled,
+        )
+        self.page = page
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> TipListPageButton:
+        return cls(int(match["user"]), int(match["page"]), match["dir"])
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        # Like every /tips command: Manage Server, checked again (it may have been taken away
+        # since the list was shown); the server's own tips are for its admins only.
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        tips: TipOfTheWeek = interaction.client.tips
+        listing = await tips.listing(interaction.guild_id, self.page, clamp=True)
+        await interaction.response.edit_message(
+            embed=list_embed(listing), view=list_view(self.owner_id, listing)
+        )
 
 
 class TipForm(Form):
@@ -423,11 +469,15 @@ class TipsCog(commands.GroupCog, group_name="tips"):
     ) -> None:
         """See a tip as it would be posted; only you see the preview."""
         guild = self._guild(interaction)
-        chosen, number = await self.tips.preview(guild.id, tip)
-        embed = tip_post_embed(number, chosen, when=int(self.bot.clock.timestamp() * 1000))
+        preview = await self.tips.preview(guild.id, tip)
+        note = templates.TIPS_PREVIEW_NOTE.format(id=preview.tip.id, number=preview.number)
+        if preview.role_id is not None:
+            # Rendered as the role's name; nobody is pinged (mentions are off bot-wide).
+            note += templates.TIPS_PREVIEW_ROLE.format(role=f"<@&{preview.role_id}>")
         await interaction.response.send_message(
-            templates.TIPS_PREVIEW_NOTE.format(id=chosen.id, number=number),
-            embed=embed,
+            note,
+            embed=tip_post_embed(preview.number, preview.tip, when=preview.when),
+            view=preview_view(),
             ephemeral=True,
         )
 
@@ -514,7 +564,9 @@ class TipsCog(commands.GroupCog, group_name="tips"):
     ) -> None:
         """Every tip for this server: its own and the shipped ones, marked hidden or posted."""
         listing = await self.tips.listing(self._guild(interaction).id, page)
-        await interaction.response.send_message(embed=list_embed(listing), ephemeral=True)
+        await interaction.response.send_message(
+            embed=list_embed(listing), view=list_view(interaction.user.id, listing), ephemeral=True
+        )
 
     @app_commands.command(name="add")
     async def add_command(self, interaction: discord.Interaction[NextRoundBot]) -> None:
@@ -548,6 +600,27 @@ class TipsCog(commands.GroupCog, group_name="tips"):
         await interaction.response.send_message(
             message.format(id=removed.id, title=safe(removed.title, 100)), ephemeral=True
         )
+
+    @app_commands.command(name="restore")
+    @app_commands.describe(tip="A shipped tip hidden with /tips remove")
+    async def restore_command(
+        self, interaction: discord.Interaction[NextRoundBot], tip: TipId
+    ) -> None:
+        """Show a shipped tip you hid in this server again."""
+        restored = await self.tips.restore_tip(self._guild(interaction).id, tip)
+        await interaction.response.send_message(
+            templates.TIPS_RESTORED.format(id=restored.id, title=safe(restored.title, 100)),
+            ephemeral=True,
+        )
+
+    @restore_command.autocomplete("tip")
+    async def hidden_tip_autocomplete(
+        self, interaction: discord.Interaction[NextRoundBot], current: str
+    ) -> list[Choice[str]]:
+        if interaction.guild_id is None or not interaction.permissions.manage_guild:
+            return []
+        found = await self.tips.tip_suggestions(interaction.guild_id, current, hidden_only=True)
+        return [Choice(name=label, value=tip_id) for tip_id, label in found]
 
     @preview_command.autocomplete("tip")
     @remove_command.autocomplete("tip")
@@ -589,5 +662,5 @@ class TipsCog(commands.GroupCog, group_name="tips"):
 
 
 async def setup(bot: NextRoundBot) -> None:
-    bot.add_dynamic_items(TipLogButton)
+    bot.add_dynamic_items(TipLogButton, TipListPageButton)
     await bot.add_cog(TipsCog(bot))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot import templates
 from bot.client import NextRoundBot, apply_discord_endpoints
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -133,6 +134,14 @@ async def start_bot(world: World, clock: ManualClock, tmp_path: Path) -> AsyncIt
 @pytest.fixture
 async def running(start_bot: BotFactory) -> RunningBot:
     return await start_bot()
+
+
+@pytest.fixture(autouse=True)
+def _no_command_ids_left_over() -> Iterator[None]:
+    # The command ids a bot learnt at its start are process-wide: one test's must not change
+    # how another test's sentences read.
+    yield
+    templates.remember_command_ids({})
 
 
 @pytest.fixture(autouse=True)

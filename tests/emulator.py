@@ -4758,6 +4758,14 @@ def _check_components(
                             1,
                             100,
                         )
+                        if option.get("description") is not None:
+                            _check_text(
+                                errors,
+                                [*here, "options", option_index, "description"],
+                                option["description"],
+                                0,
+                                100,
+                            )
                 if component.get("placeholder") is not None:
                     _check_text(errors, [*here, "placeholder"], component["placeholder"], 0, 150)
             else:

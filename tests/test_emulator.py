@@ -29,9 +29,12 @@ from discord.ext import commands
 from tests.emulator import (
     SEND_MESSAGES,
     VIEW_CHANNEL,
+    ApiError,
     CommandNotAvailable,
     DiscordEmulator,
+    FormErrors,
     RecordedMessage,
+    validate_message_body,
 )
 
 pytestmark = pytest.mark.timeout(30)
@@ -1090,3 +1093,18 @@ async def test_command_line_prints_its_urls(tmp_path: Path) -> None:
 def test_recorded_message_reads_like_a_payload() -> None:
     message = RecordedMessage(1, 2, None, 3, {"content": "hi", "flags": 64}, ephemeral=True)
     assert message["content"] == "hi" and message.content == "hi" and message.flags == 64
+
+
+def test_select_option_text_is_held_to_discords_limits() -> None:
+    def body(description: str) -> dict[str, Any]:
+        option = {"label": "Thank-you note", "value": "1", "description": description}
+        select = {"type": 3, "custom_id": "pick", "options": [option]}
+        return {"content": "x", "components": [{"type": 1, "components": [select]}]}
+
+    fine = FormErrors()
+    validate_message_body(body("d" * 100), fine)
+    fine.raise_if_any()
+    too_long = FormErrors()
+    validate_message_body(body("d" * 101), too_long)
+    with pytest.raises(ApiError):
+        too_long.raise_if_any()

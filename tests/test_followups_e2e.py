@@ -13,6 +13,7 @@ from bot.db import Database
 from bot.db import jobs as job_store
 from bot.errors import UserError
 from tests.conftest import START, BotFactory, RunningBot, World
+from tests.emulator import RecordedMessage
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -250,7 +251,11 @@ async def test_dms_closed_fails_and_notices_once(world: World, running: RunningB
     await running.bot.scheduler.settle()
     assert again.followups == []
     listing = await command(world, world.alice, "followups list")
-    assert "failed" in listing["embeds"][0]["description"]
+    last_line = listing["embeds"][0]["description"].splitlines()[-1]
+    assert last_line.startswith(
+        "**Thank-you note** · #1 Acme · not delivered: NextRound can't DM you "
+        "(check with </followups test:"
+    )
 
 
 async def test_a_dm_notice_waiting_at_a_restart_is_still_shown(
@@ -431,3 +436,197 @@ async def test_restart_at_each_point_of_a_delivery_gives_one_dm(
         else:
             assert len(lookups) == 1
             assert world.emulator.stats["nonce_dedup"] == 0
+
+
+# -- /followups list and cancel ---------------------------------------------------------------
+
+
+async def open_list(
+    world: World, user: int, options: dict[str, Any] | None = None
+) -> RecordedMessage:
+    interaction = await world.emulator.invoke(
+        user, "followups list", options or {}, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    message = await interaction.wait_message()
+    assert message.ephemeral
+    return message
+
+
+def list_lines(message: RecordedMessage) -> list[str]:
+    return str(message.embeds[0]["description"]).splitlines()
+
+
+def cancel_options(message: RecordedMessage) -> list[dict[str, Any]]:
+    for row in message.components:
+        for component in row["components"]:
+            if component["custom_id"].startswith("nr:fu-cancel:"):
+                return list(component["options"])
+    return []
+
+
+async def test_list_is_in_time_order_with_plain_states_and_pages(
+    world: World, running: RunningBot
+) -> None:
+    await command(world, world.alice, "followups settings", {"timezone": "Europe/London"})
+    for company in ("Acme", "Globex", "Initech", "Umbrella"):
+        await command(world, world.alice, "rejection log", {"company": company})
+    rows = await running.database.fetch_all(
+        "SELECT id, due_at FROM scheduled_jobs WHERE user_id = ? ORDER BY due_at, id",
+        (world.alice,),
+    )
+    # The four thank-you notes are due first; deliver them, snooze one, mark one done.
+    await move_to(running, rows[3]["due_at"])
+    dms = {dm.embeds[0]["fields"][0]["value"]: dm for dm in world.emulator.dm_messages(world.alice)}
+    assert len(dms) == 4
+    snooze = await world.emulator.click(world.alice, dms["Acme"], custom_ids(dms["Acme"])[3])
+    await snooze.wait_response()
+    done = await world.emulator.click(world.alice, dms["Globex"], custom_ids(dms["Globex"])[0])
+    await done.wait_response()
+    # 4 sent + 1 snoozed again + 8 still to come = 13 rows: two pages of 10 and 3, the 9
+    # still to come first.
+    first = await open_list(world, world.alice)
+    lines = list_lines(first)
+    footer = first.embeds[0]["footer"]["text"]
+    assert footer.startswith("Page 1 of 2 · 13 follow-ups")
+    assert lines[0] == "**Coming up**"
+    assert lines[10] == "**Recently (last 14 days)**"
+    coming = lines[1:10]
+    # Soonest first, every time a Discord timestamp; no internal numbers anywhere.
+    assert coming[0].startswith("**Thank-you note** · #1 Acme · snoozed, due <t:")
+    dues = [int(line.split("<t:")[1].split(":")[0]) for line in coming]
+    assert dues == sorted(dues)
+    assert coming[1].startswith("**Feedback request** · #1 Acme · due <t:")
+    text = "\n".join(lines)
+    for row in rows:
+        assert f"`{row['id']}`" not in text
+    assert "cancelled: cancelled" not in text and "done: done" not in text
+
+    stranger = await world.emulator.click(world.bob, first, f"nr:fu-list:{world.alice}:2:n")
+    assert "someone else" in (await stranger.wait_response())["data"]["content"]
+    turn = await world.emulator.click(world.alice, first, f"nr:fu-list:{world.alice}:2:n")
+    second = (await turn.wait_response())["data"]
+    page_two = second["embeds"][0]["description"].splitlines()
+    assert second["embeds"][0]["footer"]["text"].startswith("Page 2 of 2 · 13 follow-ups")
+    assert page_two[0] == "**Recently (last 14 days)**"
+    finished = [lines[11], *page_two[1:]]
+    assert len(finished) == 4
+    # Most recent first; what the person did with each, in plain words.
+    assert any(line.endswith(", marked done") and "#2 Globex" in line for line in finished)
+    assert any("#1 Acme · snoozed until <t:" in line for line in finished)
+    assert sum(" · sent <t:" in line and line.endswith(":f>") for line in finished) == 2
+    assert not any("+00:00" in line for line in finished)
+    previous = await world.emulator.click(
+        world.alice, first, f"nr:fu-list:{world.alice}:1:p"
+    )  # the message now shows page 2, whose Previous goes back to page 1
+    assert (await previous.wait_response())["data"]["embeds"][0]["footer"]["text"].startswith(
+        "Page 1 of 2"
+    )
+    out_of_range = await command(world, world.alice, "followups list", {"page": 3})
+    assert out_of_range["content"] == "There is no page 3; your list has 2 pages."
+
+
+async def test_cancel_from_the_list_needs_no_number(world: World, running: RunningBot) -> None:
+    await command(world, world.alice, "followups settings", {"timezone": "Europe/London"})
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    message = await open_list(world, world.alice)
+    options = cancel_options(message)
+    assert [option["label"] for option in options] == [
+        "Thank-you note · #1 Acme",
+        "Feedback request · #1 Acme",
+        "Check-in · #1 Acme",
+    ]
+    # Plain local times where Discord timestamps don't render (Wed 24 Mar, 16:00 GMT).
+    assert options[0]["description"] == "Due Wed 24 Mar, 14:00 GMT".replace("14:00", "16:00")
+    custom_id = f"nr:fu-cancel:{world.alice}:1"
+    stranger = await world.emulator.click(
+        world.bob, message, custom_id, values=[options[1]["value"]]
+    )
+    assert "someone else" in (await stranger.wait_response())["data"]["content"]
+
+    picked = await world.emulator.click(
+        world.alice, message, custom_id, values=[options[1]["value"]]
+    )
+    edited = (await picked.wait_response())["data"]
+    assert edited["content"] == "Cancelled the feedback request for #1 Acme."
+    rows = await follow_up_rows(running, world.alice)
+    assert rows["feedback_request"]["state"] == "cancelled"
+    assert rows["feedback_request"]["outcome"] == "cancelled by you"
+    assert rows["thank_you"]["state"] == rows["check_in"]["state"] == "pending"
+    lines = edited["embeds"][0]["description"].splitlines()
+    assert "**Feedback request** · #1 Acme · cancelled by you" in lines
+    refreshed = world.emulator.message(message.id)
+    assert refreshed is not None
+    assert [option["label"] for option in cancel_options(refreshed)] == [
+        "Thank-you note · #1 Acme",
+        "Check-in · #1 Acme",
+    ]
+
+    # The thank-you goes out while the list is still open: picking it is refused plainly.
+    await move_to(running, rows["thank_you"]["due_at"])
+    late = await world.emulator.click(
+        world.alice, refreshed, custom_id, values=[cancel_options(refreshed)[0]["value"]]
+    )
+    refused = (await late.wait_response())["data"]
+    assert refused["content"].startswith(
+        "The thank-you note for #1 Acme isn't waiting to be sent any more (sent <t:"
+    )
+    assert refused["content"].endswith("), so nothing changed.")
+    assert len(world.emulator.dm_messages(world.alice)) == 1
+    assert [option["label"] for option in cancel_options(refreshed)] == ["Check-in · #1 Acme"]
+
+
+async def test_cancel_command_autocompletes_pending_follow_ups(
+    world: World, running: RunningBot
+) -> None:
+    await command(world, world.alice, "followups settings", {"timezone": "America/New_York"})
+    await command(world, world.alice, "rejection log", {"company": "Acme"})
+    await command(world, world.alice, "rejection log", {"company": "Globex"})
+    choices = await world.emulator.autocomplete(
+        world.alice, "followups cancel", {"number": ""}, "number"
+    )
+    assert len(choices) == 6
+    assert choices[0]["name"] == "Thank-you note · #1 Acme · Wed 24 Mar, 12:00 EDT"
+    assert all(isinstance(choice["value"], int) for choice in choices)
+    globex = await world.emulator.autocomplete(
+        world.alice, "followups cancel", {"number": "glob"}, "number"
+    )
+    assert [choice["name"].split(" · ")[:2] for choice in globex] == [
+        ["Thank-you note", "#2 Globex"],
+        ["Feedback request", "#2 Globex"],
+        ["Check-in", "#2 Globex"],
+    ]
+    # Bob sees none of Alice's.
+    assert (
+        await world.emulator.autocomplete(world.bob, "followups cancel", {"number": ""}, "number")
+        == []
+    )
+    done = await command(world, world.alice, "followups cancel", {"number": globex[2]["value"]})
+    assert done["content"] == "Cancelled the check-in for #2 Globex."
+    again = await command(world, world.alice, "followups cancel", {"number": globex[2]["value"]})
+    assert again["content"] == (
+        "The check-in for #2 Globex isn't waiting to be sent any more (cancelled by you), "
+        "so nothing changed."
+    )
+
+
+async def test_ninety_follow_ups_are_nine_pages_none_left_out(
+    world: World, running: RunningBot
+) -> None:
+    for number in range(1, 31):  # 30 entries, the most a day allows: 90 follow-ups
+        await command(world, world.alice, "rejection log", {"company": f"Company {number}"})
+    second = await open_list(world, world.alice, {"page": 2})
+    assert second.embeds[0]["footer"]["text"].startswith("Page 2 of 9 · 90 follow-ups")
+    seen: list[str] = []
+    message = await open_list(world, world.alice)
+    for page in range(1, 10):
+        if page > 1:
+            turn = await world.emulator.click(
+                world.alice, message, f"nr:fu-list:{world.alice}:{page}:n"
+            )
+            await turn.wait_response()
+        lines = [line for line in list_lines(message) if not line.startswith("**Coming")]
+        assert len(lines) == 10
+        assert len(cancel_options(message)) == 10
+        seen.extend(lines)
+    assert len(set(seen)) == 90
+    assert message.embeds[0]["footer"]["text"].startswith("Page 9 of 9")

@@ -316,6 +316,67 @@ async def test_company_autocomplete_is_personal_and_prefix_first(
     assert names[-1] == "Big Acme Labs"
 
 
+async def test_number_options_autocomplete_your_own_entries(
+    world: World, running: RunningBot
+) -> None:
+    await reply(
+        world,
+        world.alice,
+        "rejection log",
+        {"company": "Acme", "role": "Data analyst", "stage": "final"},
+    )
+    for number in range(2, 14):
+        await reply(world, world.alice, "rejection log", {"company": f"Company {number}"})
+    await reply(world, world.alice, "rejection log", {"company": "W" * 100, "role": "R" * 100})
+    await reply(world, world.bob, "rejection log", {"company": "Acme Secret"})
+
+    async def suggest(command: str, typed: str, user: int | None = None) -> list[Any]:
+        return await world.emulator.autocomplete(
+            world.alice if user is None else user,
+            command,
+            {"number": typed},
+            "number",
+            guild_id=world.guild_id,
+            channel_id=world.channel_id,
+        )
+
+    newest = await suggest("rejection view", "")
+    assert [choice["value"] for choice in newest] == list(range(14, 0, -1))
+    assert all(len(choice["name"]) <= 100 for choice in newest)
+    assert newest[0]["name"].startswith("#14 · WWW") and newest[0]["name"].endswith(" · Interview")
+    assert newest[-1]["name"] == "#1 · Acme · Data analyst · Final round"
+    # A number: that entry first, then the others starting with it, newest first.
+    assert [c["value"] for c in await suggest("rejection edit", "1")] == [1, 14, 13, 12, 11, 10]
+    assert [c["value"] for c in await suggest("rejection delete", "#12")] == [12]
+    # Company or role text, on every command that takes a number.
+    assert [c["value"] for c in await suggest("rejection feedback", "analyst")] == [1]
+    assert [c["value"] for c in await suggest("rejection view", "acme")] == [1]
+    assert await suggest("rejection view", "secret") == []
+    assert [c["value"] for c in await suggest("rejection view", "acme", world.bob)] == [1]
+    # The number picked works as typed.
+    picked = await reply(world, world.alice, "rejection view", {"number": newest[-1]["value"]})
+    assert picked["embeds"][0]["title"] == "#1 · Acme"
+
+
+async def test_edit_autocompletes_the_company(world: World, running: RunningBot) -> None:
+    for company in ("Globex", "Acme", "Äpfel & Co"):
+        await reply(world, world.alice, "rejection log", {"company": company})
+
+    async def suggest(typed: str) -> list[str]:
+        choices = await world.emulator.autocomplete(
+            world.alice,
+            "rejection edit",
+            {"number": 1, "company": typed},
+            "company",
+            guild_id=world.guild_id,
+            channel_id=world.channel_id,
+        )
+        return [choice["value"] for choice in choices]
+
+    assert await suggest("glo") == ["Globex"]
+    assert await suggest("Äpf") == ["Äpfel & Co"]  # typed as written, beyond ASCII
+
+
 async def test_works_in_dms_and_as_a_user_installed_app(world: World, running: RunningBot) -> None:
     await reply(world, world.alice, "rejection log", {"company": "In a DM"}, where="dm")
     await reply(world, world.alice, "rejection log", {"company": "User app"}, where="user_install")

@@ -399,6 +399,7 @@ async def test_the_command_is_for_servers_and_manage_server_by_default(
         "add",
         "edit",
         "remove",
+        "restore",
         "list",
         "thread",
     }
@@ -627,6 +628,38 @@ async def test_post_now_takes_the_next_number_and_skip_moves_the_tip_on(
     assert f"/{world.channel_id}/{posts(world)[2].id}" in fields["Last post"]
 
 
+def status_fields(status: dict[str, Any]) -> dict[str, str]:
+    return {field["name"]: field["value"] for field in status["embeds"][0]["fields"]}
+
+
+async def test_a_skipped_slot_never_comes_back_as_the_next_post(
+    world: World, running: RunningBot
+) -> None:
+    await set_up(world)
+    following = ms("2027-03-29T08:00:00")
+    await tips(world, "skip")
+    # Neither pausing and resuming nor setting the same schedule up again undoes the skip.
+    resumed = (await tips(world, "pause"), await tips(world, "resume"))[1]
+    assert f"<t:{following // 1000}:F>" in resumed["content"]
+    again = await set_up(world)
+    assert f"<t:{following // 1000}:F>" in again["content"]
+    fields = status_fields(await tips(world, "status"))
+    assert fields["Next post"].startswith(f"<t:{following // 1000}:F>")
+    assert fields["Skipped slots"].startswith(
+        f"<t:{ms(SLOT) // 1000}:F>: skipped with </tips skip:"
+    )
+    # Skipping the next one too: still never listed twice.
+    await tips(world, "skip")
+    fields = status_fields(await tips(world, "status"))
+    third = ms("2027-04-05T08:00:00")
+    assert fields["Next post"].startswith(f"<t:{third // 1000}:F>")
+    assert f"<t:{third // 1000}:F>" not in fields["Skipped slots"]
+    await move_to(running, "2027-03-29T08:00:00")
+    assert posts(world) == []
+    await move_to(running, "2027-04-05T08:00:00")
+    assert len(posts(world)) == 1
+
+
 async def test_pause_and_resume(world: World, running: RunningBot) -> None:
     await set_up(world)
     assert (await tips(world, "pause"))["content"].startswith("Tips paused.")
@@ -741,6 +774,124 @@ async def test_server_tips_come_first_and_shipped_ones_can_be_hidden(
     assert [choice["value"] for choice in choices] == ["s2"]
     bad_page = await tips(world, "list", {"page": 9})
     assert bad_page["content"] == "There is no page 9; the tip list has 7 pages."
+
+
+async def test_tips_list_has_previous_and_next(world: World, running: RunningBot) -> None:
+    moderator = world.emulator.add_user("moderator")
+    mods = world.emulator.add_role(world.guild_id, "mods", MANAGE_GUILD)
+    world.emulator.add_member(world.guild_id, moderator, roles=[mods])
+    interaction = await world.emulator.invoke(
+        moderator, "tips list", {}, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    message = await interaction.wait_message()
+    assert message.ephemeral
+    assert message.embeds[0]["description"].splitlines()[0].startswith(f"`{LIBRARY[0].id}` ")
+    forward = f"nr:tips-list:{moderator}:2:n"
+    stranger = await world.emulator.click(world.admin, message, forward)
+    assert "someone else" in (await stranger.wait_response())["data"]["content"]
+    turned = await world.emulator.click(moderator, message, forward)
+    page_two = (await turned.wait_response())["data"]["embeds"][0]
+    assert page_two["description"].splitlines()[0].startswith(f"`{LIBRARY[10].id}` ")
+    assert page_two["footer"]["text"].startswith("Page 2 of 7 · 63 tips")
+    back = await world.emulator.click(moderator, message, f"nr:tips-list:{moderator}:1:p")
+    page_one = (await back.wait_response())["data"]
+    assert page_one["embeds"][0]["footer"]["text"].startswith("Page 1 of 7")
+    (buttons,) = page_one["components"]
+    assert [b.get("disabled", False) for b in buttons["components"]] == [True, False]
+    last = await world.emulator.invoke(
+        moderator, "tips list", {"page": 7}, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    (buttons,) = (await last.wait_response())["data"]["components"]
+    assert [b.get("disabled", False) for b in buttons["components"]] == [False, True]
+    # Manage Server is checked again at every press, not only when the list was shown.
+    world.emulator.set_role_permissions(mods, 0)
+    refused = await world.emulator.click(moderator, message, forward)
+    assert (await refused.wait_response())["data"]["content"] == (
+        "You need the Manage Server permission to use this command."
+    )
+
+
+async def test_a_hidden_shipped_tip_can_be_restored(world: World, running: RunningBot) -> None:
+    await tips(world, "remove", {"tip": LIBRARY[0].id})
+    await tips(world, "remove", {"tip": LIBRARY[3].id})
+    hidden = await world.emulator.autocomplete(
+        world.admin, "tips restore", {"tip": ""}, "tip", guild_id=world.guild_id
+    )
+    assert [choice["value"] for choice in hidden] == [LIBRARY[0].id, LIBRARY[3].id]
+    assert (await tips(world, "preview"))["embeds"][0]["title"].endswith(LIBRARY[1].title)
+    restored = await tips(world, "restore", {"tip": LIBRARY[0].id})
+    assert restored["content"] == (
+        f"Tip {LIBRARY[0].id} — {LIBRARY[0].title} is shown again in this server; "
+        "it posts here in its turn."
+    )
+    again = await tips(world, "restore", {"tip": LIBRARY[0].id})
+    assert again["content"] == (
+        f"Tip {LIBRARY[0].id} isn't hidden in this server, so there's nothing to restore."
+    )
+    await add_tip(world, "Our own", "A tip of our own, long enough to pass.")
+    own = await tips(world, "restore", {"tip": "s1"})
+    assert own["content"].startswith("Tip s1 is one of this server's own tips")
+    unknown = await tips(world, "restore", {"tip": "s9"})
+    assert unknown["content"].startswith("There's no tip 's9' here.")
+    lines = (await tips(world, "list"))["embeds"][0]["description"].splitlines()
+    assert lines[1] == f"`{LIBRARY[0].id}` {LIBRARY[0].title}"
+    assert lines[4] == f"`{LIBRARY[3].id}` {LIBRARY[3].title} · *hidden*"
+    await set_up(world)
+    await move_to(running, SLOT)
+    await move_to(running, "2027-03-29T08:00:00")
+    assert [post.embeds[0]["title"] for post in posts(world)] == [
+        "Interview Tip of the Week #1 — Our own",
+        f"Interview Tip of the Week #2 — {LIBRARY[0].title}",
+    ]
+    # Members without Manage Server get no suggestions, even where the command is open to all.
+    world.emulator.open_command_to_everyone(world.guild_id, "tips")
+    assert (
+        await world.emulator.autocomplete(
+            world.alice, "tips restore", {"tip": ""}, "tip", guild_id=world.guild_id
+        )
+        == []
+    )
+
+
+async def test_preview_is_the_post_members_get_with_a_working_button(
+    world: World, running: RunningBot
+) -> None:
+    role = world.emulator.add_role(world.guild_id, "job-seekers")
+    world.emulator.set_bot_channel_permissions(world.channel_id, allow=MENTION_EVERYONE)
+    await world.emulator.wait_for(lambda: bot_can(running, world, "mention_everyone"))
+    await set_up(world, role=role)
+    interaction = await world.emulator.invoke(
+        world.admin, "tips preview", {}, guild_id=world.guild_id, channel_id=world.channel_id
+    )
+    preview = await interaction.wait_message()
+    assert preview.ephemeral
+    assert preview.content == (
+        f"Preview, only for you: this is how tip {LIBRARY[0].id} would look as post #1. "
+        "Its button works here too: it opens the form members get and logs a rejection for you. "
+        f"Members will see it with <@&{role}> above it."
+    )
+    answer = world.emulator.requests_matching("POST", r"^/interactions/\d+/[^/]+/callback")[-1]
+    assert answer.json["data"]["allowed_mentions"]["parse"] == []
+    await move_to(running, SLOT)
+    (post,) = posts(world)
+    assert preview.embeds == post.embeds
+    assert preview.components[0]["components"][0]["label"] == "Log a rejection"
+    assert (
+        preview.components[0]["components"][0]["label"]
+        == post.components[0]["components"][0]["label"]
+    )
+    click = await world.emulator.click(
+        world.admin, preview, preview.components[0]["components"][0]["custom_id"]
+    )
+    await click.wait_response()
+    modal = click.modal
+    assert modal is not None and modal["title"] == "Log a rejection (only you see it)"
+    submitted = await world.emulator.submit_modal(
+        world.admin, modal["custom_id"], inputs_of(modal, company="Acme")
+    )
+    logged = (await submitted.wait_response())["data"]
+    assert logged["flags"] & EPHEMERAL
+    assert logged["embeds"][0]["title"] == "#1 · Acme"
 
 
 async def test_timezone_autocomplete(world: World, running: RunningBot) -> None:

@@ -295,16 +295,37 @@ async def delete_entry(database: Database, user_id: int, entry_id: int) -> Entry
 
 async def company_names(database: Database, user_id: int, typed: str, limit: int = 25) -> list[str]:
     """The person's own companies: those starting with what was typed first, then containing it."""
-    typed = typed.strip().lower()
+    typed = typed.strip()
     pattern = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # lower() on both sides: SQLite's folds ASCII only, so "Äpfel" must meet "Äpfel" unfolded.
     rows = await database.fetch_all(
         "SELECT company, MAX(created_at) AS last FROM entries "
-        "WHERE user_id = ? AND lower(company) LIKE ? ESCAPE '\\' "
+        "WHERE user_id = ? AND lower(company) LIKE lower(?) ESCAPE '\\' "
         "GROUP BY lower(company) "
-        "ORDER BY lower(company) LIKE ? ESCAPE '\\' DESC, last DESC LIMIT ?",
+        "ORDER BY lower(company) LIKE lower(?) ESCAPE '\\' DESC, last DESC LIMIT ?",
         (user_id, f"%{pattern}%", f"{pattern}%", limit),
     )
     return [row["company"] for row in rows]
+
+
+async def number_suggestions(
+    database: Database, user_id: int, typed: str, limit: int = 25
+) -> list[Entry]:
+    """The person's entries for a `number` option as they type: those whose number starts with
+    what was typed (that number itself first) or whose company or role contains it, newest
+    first."""
+    needle = " ".join(typed.split()).lstrip("#").strip()
+    pattern = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    exact = int(needle) if needle.isascii() and needle.isdigit() and len(needle) <= 7 else -1
+    # lower() on both sides: SQLite's folds ASCII only, so Python's must not fold more.
+    rows = await database.fetch_all(
+        f"SELECT {_COLUMNS} FROM entries WHERE user_id = ? AND ("
+        "CAST(number AS TEXT) LIKE ? ESCAPE '\\' OR lower(company) LIKE lower(?) ESCAPE '\\' "
+        "OR lower(COALESCE(role, '')) LIKE lower(?) ESCAPE '\\') "
+        "ORDER BY number = ? DESC, number DESC LIMIT ?",
+        (user_id, f"{pattern}%", f"%{pattern}%", f"%{pattern}%", exact, limit),
+    )
+    return [entry_from_row(row) for row in rows]
 
 
 async def _write_returning(

@@ -129,16 +129,35 @@ def _followup(row: sqlite3.Row) -> FollowUpRow:
     )
 
 
-async def followups_for_person(
-    database: Database, user_id: int, *, finished_since: int, limit: int = 25
-) -> list[FollowUpRow]:
-    """Pending or running ones, then those finished since `finished_since`, newest first."""
+_LISTED = " AND (j.state IN ('pending', 'running') OR j.finished_at >= ?)"
+# What is still to come first, soonest first; then what finished, most recent first.
+_LISTED_ORDER = (
+    " ORDER BY j.state NOT IN ('pending', 'running'), "
+    "CASE WHEN j.state IN ('pending', 'running') THEN j.due_at ELSE -j.finished_at END, j.id"
+)
+
+
+async def followups_page(
+    database: Database, user_id: int, *, finished_since: int, offset: int, limit: int
+) -> tuple[list[FollowUpRow], int]:
+    """One page of the person's follow-ups (pending or running ones, then those finished since
+    `finished_since`) and how many there are in all."""
+    total = await database.fetch_value(
+        f"SELECT COUNT(*) FROM scheduled_jobs AS j WHERE j.user_id = ? "
+        f"AND j.kind IN ({_KINDS_SQL}){_LISTED}",
+        (user_id, finished_since),
+    )
     rows = await database.fetch_all(
-        _ROW_SQL + " AND (j.state IN ('pending', 'running') OR j.finished_at >= ?) "
-        "ORDER BY j.state NOT IN ('pending', 'running'), "
-        "CASE WHEN j.state IN ('pending', 'running') THEN j.due_at ELSE -j.finished_at END "
-        "LIMIT ?",
-        (user_id, finished_since, limit),
+        _ROW_SQL + _LISTED + _LISTED_ORDER + " LIMIT ? OFFSET ?",
+        (user_id, finished_since, limit, offset),
+    )
+    return [_followup(row) for row in rows], int(total or 0)
+
+
+async def pending_followups(database: Database, user_id: int) -> list[FollowUpRow]:
+    """The person's pending follow-ups, soonest first (what /followups cancel can take)."""
+    rows = await database.fetch_all(
+        _ROW_SQL + " AND j.state = 'pending' ORDER BY j.due_at, j.id", (user_id,)
     )
     return [_followup(row) for row in rows]
 
@@ -178,6 +197,19 @@ async def cancel_pending(tx: Transaction, job_ids: Sequence[int], reason: str, n
         "WHERE id = ? AND state = 'pending'",
         ((reason, now, job_id) for job_id in job_ids),
     )
+
+
+async def cancel_one(database: Database, user_id: int, job_id: int, reason: str, now: int) -> bool:
+    """Cancel one of the person's follow-ups if it is still pending; False if it is not (sent,
+    being sent, cancelled already, or not theirs)."""
+    async with database.transaction() as tx:
+        row = await tx.fetch_one(
+            "UPDATE scheduled_jobs SET state = 'cancelled', outcome = ?, finished_at = ? "
+            f"WHERE id = ? AND user_id = ? AND state = 'pending' AND kind IN ({_KINDS_SQL}) "
+            "RETURNING id",
+            (reason, now, job_id, user_id),
+        )
+    return row is not None
 
 
 async def cancel_for_entry(

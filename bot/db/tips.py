@@ -172,12 +172,12 @@ async def change_schedule(
     *,
     now: int,
     reason: str,
-    next_job: Callable[[ScheduleRow], NewJob | None],
+    next_job: Callable[[ScheduleRow, frozenset[int]], NewJob | None],
 ) -> tuple[ScheduleRow, NewJob | None]:
     """Apply `changes`, start a new generation, and replace the pending slot row, atomically.
 
-    `next_job` sees the updated schedule and returns the row to insert (or None: nothing is
-    scheduled, e.g. while paused).
+    `next_job` sees the updated schedule and the slots after `now` skipped with /tips skip,
+    and returns the row to insert (or None: nothing is scheduled, e.g. while paused).
     """
     unknown = set(changes) - SCHEDULE_COLUMNS
     if unknown:
@@ -193,7 +193,7 @@ async def change_schedule(
         schedule = await _schedule_in(tx, guild_id)
         assert schedule is not None
         await _cancel_pending_slots(tx, guild_id, reason, now)
-        job = next_job(schedule)
+        job = next_job(schedule, await _skipped_after(tx, guild_id, now))
         if job is not None:
             await insert_jobs(tx, [job], now)
     return schedule, job
@@ -235,11 +235,12 @@ async def skip_next_slot(
     *,
     now: int,
     reason: str,
-    following: Callable[[int], NewJob],
+    following: Callable[[int, frozenset[int]], NewJob],
 ) -> tuple[int, NewJob] | None:
     """Cancel the pending slot, record it as skipped and schedule the one after, atomically.
 
-    Returns (skipped slot, the new row), or None when no slot is pending.
+    `following` gets the skipped slot and every skipped slot after it. Returns (skipped slot,
+    the new row), or None when no slot is pending.
     """
     async with database.transaction() as tx:
         row = await tx.fetch_one(
@@ -260,7 +261,7 @@ async def skip_next_slot(
             "ON CONFLICT (guild_id, slot) DO NOTHING",
             (guild_id, slot, reason, now),
         )
-        job = following(slot)
+        job = following(slot, await _skipped_after(tx, guild_id, slot))
         await insert_jobs(tx, [job], now)
     return slot, job
 
@@ -271,6 +272,21 @@ async def record_skip(database: Database, guild_id: int, slot: int, reason: str,
         "ON CONFLICT (guild_id, slot) DO NOTHING",
         (guild_id, slot, reason, now),
     )
+
+
+async def _skipped_after(
+    reader: Database | Transaction, guild_id: int, after: int
+) -> frozenset[int]:
+    rows = await reader.fetch_all(
+        "SELECT slot FROM tip_skips WHERE guild_id = ? AND slot > ?", (guild_id, after)
+    )
+    return frozenset(int(row["slot"]) for row in rows)
+
+
+async def skipped_after(database: Database, guild_id: int, after: int) -> frozenset[int]:
+    """Slots later than `after` that are skipped already (with /tips skip): a slot recorded as
+    skipped is never planned again, or /tips status would list it as skipped and as next."""
+    return await _skipped_after(database, guild_id, after)
 
 
 async def recent_skips(database: Database, guild_id: int, limit: int) -> tuple[list[SkipRow], int]:
@@ -358,6 +374,19 @@ async def hide_tip(database: Database, guild_id: int, tip_id: str, now: int) -> 
             (guild_id, tip_id, now),
         )
         return cursor.rowcount == 1
+
+
+async def unhide_tip(database: Database, guild_id: int, tip_id: str) -> bool:
+    """Show a hidden shipped tip in one server again; False if it was not hidden."""
+    changed = await database.execute(
+        "DELETE FROM tip_hidden WHERE guild_id = ? AND tip_id = ?", (guild_id, tip_id)
+    )
+    return changed == 1
+
+
+async def hidden_tips(database: Database, guild_id: int) -> frozenset[str]:
+    rows = await database.fetch_all("SELECT tip_id FROM tip_hidden WHERE guild_id = ?", (guild_id,))
+    return frozenset(row["tip_id"] for row in rows)
 
 
 # -- posts -------------------------------------------------------------------------------------
