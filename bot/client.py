@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -232,8 +233,11 @@ class NextRoundBot(commands.Bot):
         self.add_dynamic_items(FormRetryButton)
         for extension in EXTENSIONS:
             try:
-                await self.load_extension(extension)
-            except commands.ExtensionError:
+                # Imported once per process and set up on this bot: discord.py's
+                # load_extension would run each module's source again for every bot started.
+                module = importlib.import_module(extension)
+                await module.setup(self)
+            except Exception:
                 log.exception("could not load %s; its commands are unavailable", extension)
             else:
                 self.loaded_extensions.append(extension)

@@ -9,6 +9,7 @@ exact problem, instead of surfacing weeks later as a broken or missing post.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -125,6 +126,16 @@ def load_tip_library(path: Path | None = None) -> tuple[Tip, ...]:
     """Read and validate a tip library; by default the one shipped with the bot."""
     if path is None:
         path = default_library_path()
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise TipLibraryError(f"{_display_name(path)}: cannot read file: {exc}") from exc
+    # Parsed once per version of the file: every bot started in a process shares it.
+    return _load(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: Path, mtime_ns: int, size: int) -> tuple[Tip, ...]:
     source = _display_name(path)
     try:
         text = path.read_text(encoding="utf-8")

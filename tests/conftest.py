@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,8 +70,14 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def world(clock: ManualClock) -> AsyncIterator[World]:
     # Discord's clock is the bot's: snowflakes and timestamps agree with what the bot records.
+    # Per-route buckets off: discord.py honours them by sleeping in real time, which would only
+    # slow these tests (its handling of them is tested in test_emulator.py); the global limit
+    # of 50 requests a second stays on.
     emulator = DiscordEmulator(
-        token=TOKEN, heartbeat_interval_ms=30_000, wall_clock=clock.timestamp
+        token=TOKEN,
+        heartbeat_interval_ms=30_000,
+        wall_clock=clock.timestamp,
+        route_limits_enabled=False,
     )
     await emulator.start()
     alice = emulator.add_user("alice")
@@ -102,18 +109,37 @@ def settings_for(emulator: DiscordEmulator, database_path: Path, **overrides: An
     return replace(settings, **overrides)
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with every migration applied, made once: each bot's database starts as a
+    copy (the migrations themselves are tested in test_database.py)."""
+    path = tmp_path_factory.mktemp("template") / "nextround.sqlite3"
+
+    async def migrate() -> None:
+        database = await Database.open(path, ManualClock(START))
+        await database.close()
+
+    asyncio.run(migrate())
+    return path
+
+
 @pytest.fixture
-async def start_bot(world: World, clock: ManualClock, tmp_path: Path) -> AsyncIterator[BotFactory]:
+async def start_bot(
+    world: World, clock: ManualClock, tmp_path: Path, migrated_database: Path
+) -> AsyncIterator[BotFactory]:
     """Start the real bot against the emulator; call again after `stop()` to restart it."""
     running: list[RunningBot] = []
 
     async def start(*, busy_timeout_ms: int = 10_000, **overrides: Any) -> RunningBot:
         settings = settings_for(world.emulator, tmp_path / "nextround.sqlite3", **overrides)
         apply_discord_endpoints(settings)
+        if not settings.database_path.exists():
+            shutil.copyfile(migrated_database, settings.database_path)
         database = await Database.open(
             settings.database_path, clock, busy_timeout_ms=busy_timeout_ms
         )
-        bot = NextRoundBot(settings, database, clock, guild_ready_timeout=0.05)
+        # The emulator sends every GUILD_CREATE right after READY: a short wait is enough.
+        bot = NextRoundBot(settings, database, clock, guild_ready_timeout=0.01)
         task = asyncio.create_task(bot.start(settings.token))
         ready = asyncio.create_task(bot.wait_until_ready())
         done, _ = await asyncio.wait({task, ready}, timeout=10, return_when="FIRST_COMPLETED")
@@ -146,5 +172,15 @@ def _no_command_ids_left_over() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _quiet_discord_logs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="nextround")
+    # In this order: set_level also sets the capture handler's level, and the last call wins.
     caplog.set_level(logging.WARNING, logger="discord")
+    caplog.set_level(logging.INFO, logger="nextround")
+
+
+# Tests that run the bot as a real process take the longest; started first, they overlap the
+# rest instead of finishing last when the suite runs in parallel.
+SLOW_FIRST = ("tests/test_process.py", "tests/test_packaging.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))

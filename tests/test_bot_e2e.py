@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -266,3 +267,22 @@ async def test_an_out_of_range_number_that_arrives_anyway_gets_one_sentence(
     assert response["data"]["flags"] & EPHEMERAL
     assert phrase in response["data"]["content"]
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_one_line_says_it_is_ready(
+    start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = await start_bot()
+
+    def ready_lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith("ready:")]
+
+    for _ in range(100):  # on_ready runs as its own task right after the ready event
+        if ready_lines():
+            break
+        await asyncio.sleep(0)
+    (ready,) = ready_lines()
+    commands = len(running.bot.tree.get_commands())  # top-level; groups count their leaves
+    assert ready.startswith("ready: servers=1 commands=")
+    assert int(ready.split("commands=")[1].split()[0]) > commands
+    assert ready.endswith(f" scheduler=running instance={running.bot.scheduler.owner}")

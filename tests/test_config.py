@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -9,26 +11,60 @@ from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main
 from bot.config import ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run_bot(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {
+def clean_environment(env: dict[str, str]) -> dict[str, str]:
+    kept = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("DISCORD_", "NEXTROUND_", "DEV_GUILD"))
     }
-    return subprocess.run(
+    return {**kept, **env}
+
+
+def run_bot(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`nextround` with this environment in `cwd`, run in this process: a startup problem is
+    decided before anything connects, so a new interpreter per case would only cost time
+    (`test_the_command_itself_gives_one_line_and_exit_2` runs the real command)."""
+    saved_environment, saved_cwd = dict(os.environ), Path.cwd()
+    out, err = io.StringIO(), io.StringIO()
+    code: int | str | None = 0
+    try:
+        os.environ.clear()
+        os.environ.update(clean_environment(env))
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main([])
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int | str | None) else 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_environment)
+        os.chdir(saved_cwd)
+    return subprocess.CompletedProcess(
+        ["nextround"], int(code or 0), out.getvalue(), err.getvalue()
+    )
+
+
+def test_the_command_itself_gives_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = subprocess.run(
         [sys.executable, "-m", "bot"],
-        env={**clean, "PYTHONPATH": str(REPO), **env},
-        cwd=cwd,
+        env={**clean_environment({}), "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("nextround: DISCORD_TOKEN: not set; copy .env.example")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

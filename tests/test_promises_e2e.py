@@ -204,7 +204,6 @@ async def test_a_tip_whose_response_was_lost_posts_once_after_retries(
 ) -> None:
     # Discord keeps a nonce "for a few minutes"; here exactly as long as the bot trusts one.
     world.emulator.nonce_window = 120.0
-    world.emulator.route_limits_enabled = False  # retries, not per-channel limits, are tested
     await tips_setup(world, weekday="wednesday", time="14:30", timezone="UTC")
     slot = int((START + 1800) * 1000)
     # The post is made but its answer is lost; then four quick retries meet 503s.
@@ -224,7 +223,6 @@ async def test_a_tip_whose_response_was_lost_posts_once_after_retries(
 async def test_a_follow_up_sent_before_a_long_outage_is_found_in_a_busy_dm(
     world: World, running: RunningBot
 ) -> None:
-    world.emulator.route_limits_enabled = False  # retries, not per-channel limits, are tested
     await command(world, world.alice, "rejection log", {"company": "Acme"})
     dm_channel = world.emulator.dm_channel_id(world.alice)
     # Sent, answer lost; then Discord is down for ten minutes.
@@ -441,26 +439,26 @@ async def until_cache_sees(running: RunningBot, world: World, *, read_history: b
 
 
 async def test_a_second_process_with_the_same_explicit_name_stops_with_one_line(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, clock: ManualClock
 ) -> None:
     database = tmp_path / "nextround.sqlite3"
-    settings = {
-        "DISCORD_API_BASE_URL": world.emulator.api_base,
-        "DISCORD_GATEWAY_URL": world.emulator.gateway_url,
-        "NEXTROUND_DB": str(database),
-        "NEXTROUND_INSTANCE": "worker-1",
-    }
-    first = await start_process(tmp_path, **settings)
+    # The first process: this one, holding the name as a running bot does.
+    first = await Database.open(database, clock)
     try:
-        await world.emulator.wait_until_connected(timeout=20)
-        second = await start_process(tmp_path, **settings)
+        assert await first.claim_instance("worker-1") == "worker-1"
+        second = await start_process(
+            tmp_path,
+            DISCORD_API_BASE_URL=world.emulator.api_base,
+            DISCORD_GATEWAY_URL=world.emulator.gateway_url,
+            NEXTROUND_DB=str(database),
+            NEXTROUND_INSTANCE="worker-1",
+        )
         output, _ = await asyncio.wait_for(second.communicate(), timeout=20)
-        assert second.returncode == 2
-        lines = output.decode().strip().splitlines()
-        assert lines == [
-            f"nextround: NEXTROUND_INSTANCE: another running process uses the instance name "
-            f"'worker-1' on {database}; give each process its own name"
-        ]
     finally:
-        first.terminate()
-        await first.wait()
+        await first.close()
+    assert second.returncode == 2
+    lines = output.decode().strip().splitlines()
+    assert lines == [
+        f"nextround: NEXTROUND_INSTANCE: another running process uses the instance name "
+        f"'worker-1' on {database}; give each process its own name"
+    ]
