@@ -420,7 +420,7 @@ def state_text(row: followup_store.FollowUpRow, settings: FollowUpSettings, now:
             until = datetime.fromisoformat(outcome.removeprefix("snoozed until "))
         except ValueError:
             return states["finished"].format(at=at)
-        return states["snoozed"].format(until=int(until.timestamp()))
+        return states["snoozed"].format(at=at, until=int(until.timestamp()))
     if row.state == "cancelled" and outcome == "cancelled" and row.company is None:
         return states["cancelled: entry deleted"]
     if outcome in states:

@@ -511,7 +511,7 @@ FOLLOW_UP_STATES = {
     "done": "sent <t:{at}:f>, marked done",
     "skipped": "sent <t:{at}:f>, skipped",
     "stopped": "sent <t:{at}:f>; you stopped follow-ups for this entry",
-    "snoozed": "snoozed until <t:{until}:f>",
+    "snoozed": "sent <t:{at}:f>, snoozed until <t:{until}:f>",
     "skipped: feedback already asked for": "not sent: you had already asked for feedback",
     "skipped: feedback already recorded": "not sent: you had already recorded feedback",
     "missed: more than 7 days late": "not sent: it was more than 7 days late",
@@ -628,7 +628,7 @@ TIPS_SKIP_REASONS = {
 }
 
 TIPS_SETUP_DONE = (
-    "Done. A tip goes to {channel} every {weekday} at {time} ({zone}){role}. "
+    "Done. A tip goes to {channel} every {weekday} at {time}{role}. Time zone: {zone}. "
     "The first one posts <t:{first}:F> (<t:{first}:R>)."
 )
 TIPS_SETUP_ROLE = ", mentioning {role}"

@@ -179,7 +179,7 @@ def _quiet_discord_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 # Tests that run the bot as a real process take the longest; started first, they overlap the
 # rest instead of finishing last when the suite runs in parallel.
-SLOW_FIRST = ("tests/test_process.py", "tests/test_packaging.py")
+SLOW_FIRST = ("tests/test_process.py", "tests/test_packaging.py", "tests/test_playground.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

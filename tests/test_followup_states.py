@@ -47,7 +47,7 @@ def finished(state: str, outcome: str | None) -> FollowUpRow:
         (finished("done", "skipped"), "sent <t:1805904000:f>, skipped"),
         (
             finished("done", "snoozed until 2026-12-01T20:30+00:00"),
-            "snoozed until <t:1796157000:f>",
+            "sent <t:1805904000:f>, snoozed until <t:1796157000:f>",
         ),
         (
             finished("done", "skipped: feedback already asked for"),

@@ -263,7 +263,7 @@ async def test_tips_setup_reads_zones_the_same_way(world: World, running: Runnin
         channel_id=world.channel_id,
     )
     content = (await interaction.wait_response())["data"]["content"]
-    assert "(America/New_York (UTC−04:00, now 10:00, follows summer time))" in content
+    assert "Time zone: America/New_York (UTC−04:00, now 10:00, follows summer time)." in content
     zone = await running.database.fetch_value("SELECT timezone FROM tip_schedules")
     assert zone == "America/New_York"
 
