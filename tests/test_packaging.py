@@ -23,7 +23,10 @@ print(json.dumps({
     "bot": bot.__file__,
     "library": str(tips.default_library_path()),
     "tips": len(tips.load_tip_library()),
-    "migrations": [version for version, _, _ in load_migrations()],
+    "migrations": {
+        dialect: [version for version, _, _ in load_migrations(dialect)]
+        for dialect in ("sqlite", "postgresql")
+    },
 }))
 """
 
@@ -31,7 +34,11 @@ print(json.dumps({
 def test_editable_checkout_loads_shipped_data() -> None:
     assert default_library_path().is_file()
     assert len(load_tip_library()) >= 52
-    assert load_migrations()[0][0] == 1
+    for dialect in ("sqlite", "postgresql"):
+        # Both backends at the same versions: a database moves from one to the other.
+        assert [version for version, _, _ in load_migrations(dialect)] == list(
+            range(1, len(load_migrations("sqlite")) + 1)
+        )
 
 
 @pytest.mark.timeout(120)
@@ -61,7 +68,8 @@ def test_built_wheel_carries_tips_and_migrations(tmp_path: Path) -> None:
         names = archive.namelist()
         archive.extractall(unpacked)
     assert "bot/data/tips.toml" in names
-    assert any(name.startswith("bot/db/migrations/0001_") for name in names)
+    for dialect in ("sqlite", "postgresql"):
+        assert any(name.startswith(f"bot/db/migrations/{dialect}/0001_") for name in names)
     assert not any(name.startswith("tests/") for name in names)
     probe = subprocess.run(
         [sys.executable, "-c", PROBE],
@@ -77,4 +85,7 @@ def test_built_wheel_carries_tips_and_migrations(tmp_path: Path) -> None:
     assert found["bot"].startswith(str(unpacked))
     assert found["library"].startswith(str(unpacked))
     assert found["tips"] == len(load_tip_library())
-    assert found["migrations"] == [version for version, _, _ in load_migrations()]
+    assert found["migrations"] == {
+        dialect: [version for version, _, _ in load_migrations(dialect)]
+        for dialect in ("sqlite", "postgresql")
+    }

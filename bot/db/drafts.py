@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from bot.db.connection import Database
+from bot.db.connection import Database, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +21,7 @@ class Draft:
     expires_at: int
 
 
-def _draft(row: sqlite3.Row) -> Draft:
+def _draft(row: Row) -> Draft:
     return Draft(
         id=row["id"],
         user_id=row["user_id"],

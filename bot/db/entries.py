@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from bot import templates
-from bot.db.connection import Database, Transaction
+from bot.db.connection import Database, Row, Transaction
 from bot.db.jobs import NewJob, insert_jobs_many
 from bot.entries import (
     BACKLOG_AFTER_DAYS,
@@ -33,7 +32,7 @@ _COLUMNS = (
 EDITABLE = ("company", "role", "stage", "rejected_on", "interviewer", "notes")
 
 
-def entry_from_row(row: sqlite3.Row) -> Entry:
+def entry_from_row(row: Row) -> Entry:
     return Entry(
         id=row["id"],
         user_id=row["user_id"],
@@ -72,12 +71,13 @@ _PERSON_AND_COUNTS_SQL = """
 SELECT p.*,
     (SELECT COUNT(*) FROM entries WHERE user_id = :user AND created_at > :since) AS recent,
     (SELECT COUNT(*) FROM entries WHERE user_id = :user) AS kept
-FROM (SELECT :user AS wanted) LEFT JOIN people AS p ON p.user_id = wanted
+FROM (SELECT CAST(:user AS BIGINT) AS wanted) AS asked LEFT JOIN people AS p
+    ON p.user_id = asked.wanted
 """
 # Creates the person on their first entry and hands out the next number in one statement.
 _NEXT_NUMBER_SQL = """
 INSERT INTO people (user_id, created_at, next_entry_number) VALUES (?, ?, 2)
-ON CONFLICT (user_id) DO UPDATE SET next_entry_number = next_entry_number + 1
+ON CONFLICT (user_id) DO UPDATE SET next_entry_number = people.next_entry_number + 1
 RETURNING next_entry_number - 1
 """
 
@@ -85,16 +85,17 @@ RETURNING next_entry_number - 1
 # recent ones, and when the first of that kind was logged.
 _LOGGED_OF_A_KIND_SQL = """
 SELECT COUNT(*) AS n, MIN(created_at) AS first FROM entries
-WHERE user_id = :user AND created_at > :since AND (rejected_on < :cutoff) = :older
+WHERE user_id = :user AND created_at > :since
+    AND CASE WHEN rejected_on < :cutoff THEN 1 ELSE 0 END = :older
 """
 
 EntryBuilder = Callable[
-    [sqlite3.Row | None], tuple[EntryFields, Callable[[Entry], list[NewJob]] | None, date]
+    [Row | None], tuple[EntryFields, Callable[[Entry], list[NewJob]] | None, date]
 ]
 
 
-def _check_daily_limits(
-    connection: sqlite3.Connection,
+async def _check_daily_limits(
+    tx: Transaction,
     user_id: int,
     now: int,
     recent: int,
@@ -108,7 +109,7 @@ def _check_daily_limits(
     if recent < min(DAILY_LIMIT, BACKLOG_DAILY_LIMIT):
         return
     older = is_backlog(rejected_on, today)
-    found = connection.execute(
+    found = await tx.fetch_one(
         _LOGGED_OF_A_KIND_SQL,
         {
             "user": user_id,
@@ -116,7 +117,8 @@ def _check_daily_limits(
             "cutoff": backlog_cutoff(today).isoformat(),
             "older": int(older),
         },
-    ).fetchone()
+    )
+    assert found is not None
     limit = BACKLOG_DAILY_LIMIT if older else DAILY_LIMIT
     if found["n"] < limit:
         return
@@ -135,32 +137,32 @@ def _check_daily_limits(
 
 async def create_entry(
     database: Database, user_id: int, guild_id: int | None, now: int, build: EntryBuilder
-) -> tuple[Entry, list[NewJob], sqlite3.Row | None]:
+) -> tuple[Entry, list[NewJob], Row | None]:
     """Validate, check the limits, insert the entry and the rows planned for it, all in one
     transaction and one hand-off to the database thread (so two quick logs can't slip past a
     limit, and an entry never exists without its rows).
 
     `build` gets the person's row (their time zone and settings) and returns the validated
-    fields, the planner and the person's today; it runs on the database thread, so it must be
-    pure."""
+    fields, the planner and the person's today; it runs inside the transaction (on SQLite's
+    thread), so it must be pure."""
 
-    def write(connection: sqlite3.Connection) -> tuple[Entry, list[NewJob], sqlite3.Row | None]:
+    async def write(tx: Transaction) -> tuple[Entry, list[NewJob], Row | None]:
         # Four statements: the person with both limit counts, the number, the entry, the rows
         # (and one more near a daily limit, to count the entries of the new one's kind).
-        found = connection.execute(
-            _PERSON_AND_COUNTS_SQL, {"user": user_id, "since": now - DAY_MS}
-        ).fetchone()
+        found = await tx.fetch_one(_PERSON_AND_COUNTS_SQL, {"user": user_id, "since": now - DAY_MS})
+        assert found is not None
         person = found if found["user_id"] is not None else None
         fields, plan, today = build(person)
-        _check_daily_limits(connection, user_id, now, found["recent"], fields.rejected_on, today)
+        await _check_daily_limits(tx, user_id, now, found["recent"], fields.rejected_on, today)
         if found["kept"] >= KEPT_LIMIT:
             raise LimitReached(templates.fill(templates.LIMIT_KEPT, limit=KEPT_LIMIT))
-        number = connection.execute(_NEXT_NUMBER_SQL, (user_id, now)).fetchone()[0]
+        number = await tx.fetch_value(_NEXT_NUMBER_SQL, (user_id, now))
         stage = fields.stage.value
         rejected_on = fields.rejected_on.isoformat()
-        cursor = connection.execute(
+        entry_id = await tx.fetch_value(
             "INSERT INTO entries (user_id, number, guild_id, company, role, stage, rejected_on, "
-            "interviewer, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "interviewer, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
             (
                 user_id,
                 number,
@@ -175,9 +177,8 @@ async def create_entry(
                 now,
             ),
         )
-        assert cursor.lastrowid is not None
         entry = Entry(
-            id=cursor.lastrowid,
+            id=int(entry_id),
             user_id=user_id,
             number=number,
             guild_id=guild_id,
@@ -195,10 +196,10 @@ async def create_entry(
         )
         jobs = plan(entry) if plan is not None else []
         if jobs:
-            insert_jobs_many(connection, jobs, now)
+            await insert_jobs_many(tx, jobs, now)
         return entry, jobs, person
 
-    return await database.run_transaction(write)
+    return await database.run(write)
 
 
 async def get_entry(database: Database, user_id: int, number: int) -> Entry | None:
@@ -236,13 +237,15 @@ async def count_entries(database: Database, user_id: int) -> int:
 
 
 async def list_entries(
-    database: Database, user_id: int, *, offset: int = 0, limit: int = -1
+    database: Database, user_id: int, *, offset: int = 0, limit: int | None = None
 ) -> list[Entry]:
-    """Newest first (by logging order)."""
-    rows = await database.fetch_all(
-        f"SELECT {_COLUMNS} FROM entries WHERE user_id = ? ORDER BY number DESC LIMIT ? OFFSET ?",
-        (user_id, limit, offset),
-    )
+    """Newest first (by logging order); all of them without a `limit`."""
+    sql = f"SELECT {_COLUMNS} FROM entries WHERE user_id = ? ORDER BY number DESC"
+    params: tuple[Any, ...] = (user_id,)
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params = (user_id, limit, offset)
+    rows = await database.fetch_all(sql, params)
     return [entry_from_row(row) for row in rows]
 
 
@@ -298,10 +301,12 @@ async def company_names(database: Database, user_id: int, typed: str, limit: int
     typed = typed.strip()
     pattern = typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     # lower() on both sides: SQLite's folds ASCII only, so "Äpfel" must meet "Äpfel" unfolded.
+    # Each company once, as it was last written, with when it was last used.
     rows = await database.fetch_all(
-        "SELECT company, MAX(created_at) AS last FROM entries "
-        "WHERE user_id = ? AND lower(company) LIKE lower(?) ESCAPE '\\' "
-        "GROUP BY lower(company) "
+        "SELECT company, last FROM (SELECT company, created_at AS last, ROW_NUMBER() OVER "
+        "(PARTITION BY lower(company) ORDER BY created_at DESC, id DESC) AS newest "
+        "FROM entries WHERE user_id = ? AND lower(company) LIKE lower(?) ESCAPE '\\') AS found "
+        "WHERE newest = 1 "
         "ORDER BY lower(company) LIKE lower(?) ESCAPE '\\' DESC, last DESC LIMIT ?",
         (user_id, f"%{pattern}%", f"{pattern}%", limit),
     )
@@ -328,11 +333,8 @@ async def number_suggestions(
     return [entry_from_row(row) for row in rows]
 
 
-async def _write_returning(
-    database: Database, sql: str, params: tuple[Any, ...]
-) -> sqlite3.Row | None:
-    async with database.transaction() as tx:
-        return await tx.fetch_one(sql, params)
+async def _write_returning(database: Database, sql: str, params: tuple[Any, ...]) -> Row | None:
+    return await database.run(lambda tx: tx.fetch_one(sql, params))
 
 
 async def person_rows(database: Database, user_id: int) -> dict[str, list[dict[str, Any]]]:
@@ -380,26 +382,24 @@ async def delete_person(
 
     With `unchanged_since` (a `data_mark`), nothing is deleted and None is returned if data
     was added after that mark; checked in the same transaction as the deletion."""
-    async with database.transaction() as tx:
+
+    async def delete(tx: Transaction) -> dict[str, int] | None:
         if unchanged_since is not None:
             since, last = unchanged_since
-            changed = await tx.fetch_one(
+            changed = await tx.fetch_value(
                 _CHANGED_SINCE_SQL, {"user": user_id, "since": since, "last": last}
             )
-            assert changed is not None
-            if changed[0]:
+            if changed:
                 return None
-        entries = await tx.execute("DELETE FROM entries WHERE user_id = ?", (user_id,))
-        entries_deleted = entries.rowcount
-        scheduled = await tx.execute("DELETE FROM scheduled_jobs WHERE user_id = ?", (user_id,))
-        scheduled_deleted = scheduled.rowcount
-        people = await tx.execute("DELETE FROM people WHERE user_id = ?", (user_id,))
-        settings_deleted = people.rowcount
-        drafts = await tx.execute("DELETE FROM form_drafts WHERE user_id = ?", (user_id,))
-        drafts_deleted = drafts.rowcount
-    return {
-        "entries": entries_deleted,
-        "follow_ups": scheduled_deleted,
-        "settings": settings_deleted,
-        "form_drafts": drafts_deleted,
-    }
+        return {
+            "entries": await tx.execute("DELETE FROM entries WHERE user_id = ?", (user_id,)),
+            "follow_ups": await tx.execute(
+                "DELETE FROM scheduled_jobs WHERE user_id = ?", (user_id,)
+            ),
+            "settings": await tx.execute("DELETE FROM people WHERE user_id = ?", (user_id,)),
+            "form_drafts": await tx.execute(
+                "DELETE FROM form_drafts WHERE user_id = ?", (user_id,)
+            ),
+        }
+
+    return await database.run(delete)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.db.connection import Database, Transaction
+from bot.db.connection import POSTGRESQL, Database, Row, Transaction
 from bot.db.entries import ensure_person
 from bot.db.jobs import NewJob, insert_jobs
 
@@ -43,7 +42,7 @@ class FollowUpRow:
     entry_number: int | None
 
 
-async def settings_row(database: Reader, user_id: int) -> sqlite3.Row | None:
+async def settings_row(database: Reader, user_id: int) -> Row | None:
     return await database.fetch_one(
         f"SELECT {', '.join(SETTING_COLUMNS)} FROM people WHERE user_id = ?", (user_id,)
     )
@@ -95,26 +94,35 @@ async def take_dm_problem(database: Database, user_id: int) -> str | None:
     )
     if pending is None:
         return None
-    async with database.transaction() as tx:
-        row = await tx.fetch_one(
+
+    async def take(tx: Transaction) -> str | None:
+        problem = await tx.fetch_value(
             "SELECT dm_problem FROM people WHERE user_id = ? AND dm_problem IS NOT NULL",
             (user_id,),
         )
-        if row is None:
+        if problem is None:
             return None
         await tx.execute("UPDATE people SET dm_problem = NULL WHERE user_id = ?", (user_id,))
-    return str(row["dm_problem"])
+        return str(problem)
+
+    return await database.run(take)
 
 
-_ROW_SQL = f"""
+_ROW = f"""
 SELECT j.id, j.kind, j.subject_id, j.due_at, j.state, j.outcome, j.finished_at,
-       json_extract(j.payload, '$.snoozed') AS snoozed, e.company, e.number
+       {{snoozed}} AS snoozed, e.company, e.number
 FROM scheduled_jobs AS j LEFT JOIN entries AS e ON e.id = j.subject_id
 WHERE j.user_id = ? AND j.kind IN ({_KINDS_SQL})
 """
+_ROW_SQL = _ROW.format(snoozed="json_extract(j.payload, '$.snoozed')")
+_ROW_SQL_POSTGRESQL = _ROW.format(snoozed="(j.payload::jsonb -> 'snoozed') = 'true'::jsonb")
 
 
-def _followup(row: sqlite3.Row) -> FollowUpRow:
+def _row_sql(database: Reader) -> str:
+    return _ROW_SQL_POSTGRESQL if database.dialect == POSTGRESQL else _ROW_SQL
+
+
+def _followup(row: Row) -> FollowUpRow:
     return FollowUpRow(
         id=row["id"],
         kind=row["kind"],
@@ -148,7 +156,7 @@ async def followups_page(
         (user_id, finished_since),
     )
     rows = await database.fetch_all(
-        _ROW_SQL + _LISTED + _LISTED_ORDER + " LIMIT ? OFFSET ?",
+        _row_sql(database) + _LISTED + _LISTED_ORDER + " LIMIT ? OFFSET ?",
         (user_id, finished_since, limit, offset),
     )
     return [_followup(row) for row in rows], int(total or 0)
@@ -157,25 +165,25 @@ async def followups_page(
 async def pending_followups(database: Database, user_id: int) -> list[FollowUpRow]:
     """The person's pending follow-ups, soonest first (what /followups cancel can take)."""
     rows = await database.fetch_all(
-        _ROW_SQL + " AND j.state = 'pending' ORDER BY j.due_at, j.id", (user_id,)
+        _row_sql(database) + " AND j.state = 'pending' ORDER BY j.due_at, j.id", (user_id,)
     )
     return [_followup(row) for row in rows]
 
 
 async def followups_for_entry(database: Database, entry_id: int) -> list[FollowUpRow]:
     rows = await database.fetch_all(
-        _ROW_SQL.replace("j.user_id = ?", "j.subject_id = ?") + " ORDER BY j.due_at",
+        _row_sql(database).replace("j.user_id = ?", "j.subject_id = ?") + " ORDER BY j.due_at",
         (entry_id,),
     )
     return [_followup(row) for row in rows]
 
 
 async def followup(database: Database, user_id: int, job_id: int) -> FollowUpRow | None:
-    row = await database.fetch_one(_ROW_SQL + " AND j.id = ?", (user_id, job_id))
+    row = await database.fetch_one(_row_sql(database) + " AND j.id = ?", (user_id, job_id))
     return None if row is None else _followup(row)
 
 
-async def pending_for_person(database: Reader, user_id: int) -> list[sqlite3.Row]:
+async def pending_for_person(database: Reader, user_id: int) -> list[Row]:
     return await database.fetch_all(
         f"SELECT id, kind, due_at, subject_id, payload FROM scheduled_jobs "
         f"WHERE user_id = ? AND state = 'pending' AND kind IN ({_KINDS_SQL})",
@@ -202,13 +210,12 @@ async def cancel_pending(tx: Transaction, job_ids: Sequence[int], reason: str, n
 async def cancel_one(database: Database, user_id: int, job_id: int, reason: str, now: int) -> bool:
     """Cancel one of the person's follow-ups if it is still pending; False if it is not (sent,
     being sent, cancelled already, or not theirs)."""
-    async with database.transaction() as tx:
-        row = await tx.fetch_one(
-            "UPDATE scheduled_jobs SET state = 'cancelled', outcome = ?, finished_at = ? "
-            f"WHERE id = ? AND user_id = ? AND state = 'pending' AND kind IN ({_KINDS_SQL}) "
-            "RETURNING id",
-            (reason, now, job_id, user_id),
-        )
+    sql = (
+        "UPDATE scheduled_jobs SET state = 'cancelled', outcome = ?, finished_at = ? "
+        f"WHERE id = ? AND user_id = ? AND state = 'pending' AND kind IN ({_KINDS_SQL}) "
+        "RETURNING id"
+    )
+    row = await database.run(lambda tx: tx.fetch_one(sql, (reason, now, job_id, user_id)))
     return row is not None
 
 
@@ -219,13 +226,12 @@ async def cancel_for_entry(
     unknown = set(kinds) - set(FOLLOW_UP_KINDS)
     if unknown:
         raise ValueError(f"not follow-up kinds: {sorted(unknown)}")
-    async with database.transaction() as tx:
-        rows = await tx.fetch_all(
-            "UPDATE scheduled_jobs SET state = 'cancelled', outcome = ?, finished_at = ? "
-            f"WHERE subject_id = ? AND state = 'pending' AND kind IN ({_KINDS_SQL}) "
-            f"AND kind IN ({', '.join('?' for _ in kinds)}) RETURNING kind",
-            (reason, now, entry_id, *kinds),
-        )
+    sql = (
+        "UPDATE scheduled_jobs SET state = 'cancelled', outcome = ?, finished_at = ? "
+        f"WHERE subject_id = ? AND state = 'pending' AND kind IN ({_KINDS_SQL}) "
+        f"AND kind IN ({', '.join('?' for _ in kinds)}) RETURNING kind"
+    )
+    rows = await database.run(lambda tx: tx.fetch_all(sql, (reason, now, entry_id, *kinds)))
     found = {row["kind"] for row in rows}
     return [kind for kind in FOLLOW_UP_KINDS if kind in found]
 
@@ -241,15 +247,18 @@ async def record_response(
 ) -> bool:
     """Record what the person did with a delivered follow-up (and schedule what it asks for,
     e.g. a snooze) in one transaction; only the first press counts."""
-    async with database.transaction() as tx:
-        cursor = await tx.execute(
+
+    async def record(tx: Transaction) -> bool:
+        changed = await tx.execute(
             "UPDATE scheduled_jobs SET outcome = ? "
             f"WHERE id = ? AND user_id = ? AND kind IN ({_KINDS_SQL}) AND state = 'done' "
             "AND outcome LIKE 'sent%'",
             (response, job_id, user_id),
         )
-        if cursor.rowcount != 1:
+        if changed != 1:
             return False
         if then is not None:
             await insert_jobs(tx, [then], now)
-    return True
+        return True
+
+    return await database.run(record)

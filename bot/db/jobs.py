@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.db.connection import Database, Transaction
+from bot.db.connection import Database, Row, Transaction, pick
 
 PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
 
@@ -71,9 +70,10 @@ _CLAIM_COLUMNS = (
     "attempt_channel_id, attempted_at, claims, planned_at"
 )
 
-# Claim in one statement: SQLite runs it inside one write transaction, so a second process
-# (or a second scheduler on the same file) can never claim the same row.
-CLAIM_DUE_SQL = f"""
+# Claim in one statement. SQLite runs it inside one write transaction, so a second process
+# (or a second scheduler on the same file) can never claim the same row; PostgreSQL's
+# SKIP LOCKED lets concurrent claimers pass over each other's rows instead of waiting.
+_CLAIM_DUE = """
 UPDATE scheduled_jobs
 SET state = 'running', lease_owner = :owner, lease_expires_at = :lease_until,
     attempts = attempts + 1, claims = claims + 1
@@ -81,10 +81,14 @@ WHERE id IN (
     SELECT id FROM scheduled_jobs
     WHERE state = 'pending' AND due_at <= :now
     ORDER BY due_at, id
-    LIMIT :limit
+    LIMIT :limit{lock}
 )
-RETURNING {_CLAIM_COLUMNS}
+RETURNING {columns}
 """
+CLAIM_DUE_SQL = _CLAIM_DUE.format(lock="", columns=_CLAIM_COLUMNS)
+CLAIM_DUE_SQL_POSTGRESQL = _CLAIM_DUE.format(
+    lock="\n    FOR UPDATE SKIP LOCKED", columns=_CLAIM_COLUMNS
+)
 
 ACK_SQL = """
 UPDATE scheduled_jobs
@@ -101,9 +105,10 @@ INSERT INTO scheduled_jobs
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (unique_key) DO NOTHING
 """
+INSERT_RETURNING_SQL = INSERT_SQL.rstrip() + " RETURNING id"
 
 
-def job_from_row(row: sqlite3.Row) -> Job:
+def job_from_row(row: Row) -> Job:
     return Job(
         id=row["id"],
         kind=row["kind"],
@@ -140,44 +145,27 @@ async def insert_jobs(tx: Transaction, jobs: Sequence[NewJob], created_at: int) 
     """Insert rows; a row whose unique key exists already is skipped (its id is not returned)."""
     ids: list[int] = []
     for job in jobs:
-        cursor = await tx.execute(INSERT_SQL, _insert_params(job, created_at))
-        if cursor.rowcount == 1 and cursor.lastrowid is not None:
-            ids.append(cursor.lastrowid)
+        row = await tx.fetch_one(INSERT_RETURNING_SQL, _insert_params(job, created_at))
+        if row is not None:
+            ids.append(int(row[0]))
     return ids
 
 
-def insert_jobs_now(
-    connection: sqlite3.Connection, jobs: Sequence[NewJob], created_at: int
-) -> list[int]:
-    """`insert_jobs` for work already running on the database thread (`run_transaction`)."""
-    ids: list[int] = []
-    for job in jobs:
-        cursor = connection.execute(INSERT_SQL, _insert_params(job, created_at))
-        if cursor.rowcount == 1 and cursor.lastrowid is not None:
-            ids.append(cursor.lastrowid)
-    return ids
-
-
-def insert_jobs_many(
-    connection: sqlite3.Connection, jobs: Sequence[NewJob], created_at: int
-) -> None:
-    """`insert_jobs_now` in one statement, when the new ids are not needed."""
-    connection.executemany(INSERT_SQL, [_insert_params(job, created_at) for job in jobs])
-
-
-async def insert_jobs_bulk(tx: Transaction, jobs: Iterable[NewJob], created_at: int) -> None:
-    """Many rows at once, for seeding and benchmarks; ids are not reported."""
-    await tx.executemany(INSERT_SQL, (_insert_params(job, created_at) for job in jobs))
+async def insert_jobs_many(tx: Transaction, jobs: Iterable[NewJob], created_at: int) -> None:
+    """`insert_jobs` in one statement, when the new ids are not needed."""
+    await tx.executemany(INSERT_SQL, [_insert_params(job, created_at) for job in jobs])
 
 
 async def claim_due(
     database: Database, *, owner: str, now: int, lease_until: int, limit: int
 ) -> list[Job]:
     params = {"owner": owner, "lease_until": lease_until, "now": now, "limit": limit}
-    rows = await database.run_transaction(
-        lambda connection: connection.execute(CLAIM_DUE_SQL, params).fetchall()
-    )
-    jobs = [job_from_row(row) for row in rows]
+
+    async def claim(tx: Transaction) -> list[Row]:
+        sql = pick(tx, sqlite=CLAIM_DUE_SQL, postgresql=CLAIM_DUE_SQL_POSTGRESQL)
+        return await tx.fetch_all(sql, params)
+
+    jobs = [job_from_row(row) for row in await database.run(claim)]
     jobs.sort(key=lambda job: (job.due_at, job.id))
     return jobs
 
@@ -206,11 +194,11 @@ async def acknowledge(
         for ack in acks
     ]
 
-    def write(connection: sqlite3.Connection) -> None:
-        connection.executemany(ACK_SQL, rows)
-        insert_jobs_now(connection, follow_ons, finished_at)
+    async def write(tx: Transaction) -> None:
+        await tx.executemany(ACK_SQL, rows)
+        await insert_jobs_many(tx, follow_ons, finished_at)
 
-    await database.run_transaction(write)
+    await database.run(write)
 
 
 async def next_due_at(database: Database) -> int | None:
@@ -226,15 +214,15 @@ async def renew_leases(
     """Extend the leases of (row id, claim) pairs still held; returns the ids renewed (a row
     missing from the answer was taken by another runner, or deleted)."""
 
-    def renew(connection: sqlite3.Connection) -> set[int]:
+    async def renew(tx: Transaction) -> set[int]:
         renewed: set[int] = set()
         for job_id, claim in leases:
-            row = connection.execute(RENEW_SQL, (lease_until, job_id, owner, claim)).fetchone()
+            row = await tx.fetch_one(RENEW_SQL, (lease_until, job_id, owner, claim))
             if row is not None:
                 renewed.add(int(row[0]))
         return renewed
 
-    return await database.run_transaction(renew)
+    return await database.run(renew)
 
 
 RENEW_SQL = (
@@ -245,21 +233,24 @@ RENEW_SQL = (
 
 async def release(database: Database, leases: Sequence[tuple[int, int]], *, owner: str) -> None:
     """Give claimed rows that never started back to the timeline, as if never claimed."""
-    async with database.transaction() as tx:
+    rows = [(job_id, owner, claim) for job_id, claim in leases]
+
+    async def write(tx: Transaction) -> None:
         await tx.executemany(
             "UPDATE scheduled_jobs SET state = 'pending', attempts = attempts - 1, "
             "lease_owner = NULL, lease_expires_at = NULL "
             "WHERE id = ? AND state = 'running' AND lease_owner = ? AND claims = ?",
-            ((job_id, owner, claim) for job_id, claim in leases),
+            rows,
         )
+
+    await database.run(write)
 
 
 async def recover_expired_leases(database: Database, *, now: int) -> int:
     """Rows whose runner died go back to pending; their attempt record (nonce) is kept."""
     return await database.execute(
-        "UPDATE scheduled_jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
-        "attempts = MAX(attempts - 1, 0) "
-        "WHERE state = 'running' AND lease_expires_at <= ?",
+        pick(database, sqlite=_RECOVER, postgresql=_RECOVER.replace("MAX(", "GREATEST("))
+        + "lease_expires_at <= ?",
         (now,),
     )
 
@@ -267,11 +258,17 @@ async def recover_expired_leases(database: Database, *, now: int) -> int:
 async def recover_leases_of(database: Database, *, owner: str) -> int:
     """At startup: rows this instance held when it last stopped go back to pending."""
     return await database.execute(
-        "UPDATE scheduled_jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
-        "attempts = MAX(attempts - 1, 0) "
-        "WHERE state = 'running' AND lease_owner = ?",
+        pick(database, sqlite=_RECOVER, postgresql=_RECOVER.replace("MAX(", "GREATEST("))
+        + "lease_owner = ?",
         (owner,),
     )
+
+
+# A crash is not counted as an attempt: the claim that never finished is given back.
+_RECOVER = (
+    "UPDATE scheduled_jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
+    "attempts = MAX(attempts - 1, 0) WHERE state = 'running' AND "
+)
 
 
 # Only the runner holding this claim may record an attempt; it extends the lease for the send.
@@ -318,9 +315,7 @@ async def record_attempt(
         "lease_until": lease_until,
         "restart": restart_window,
     }
-    row = await database.run_transaction(
-        lambda connection: connection.execute(RECORD_ATTEMPT_SQL, params).fetchone()
-    )
+    row = await database.run(lambda tx: tx.fetch_one(RECORD_ATTEMPT_SQL, params))
     return None if row is None else Attempt(str(row["nonce"]), int(row["attempted_at"]))
 
 
@@ -329,9 +324,7 @@ async def extend_lease(
 ) -> bool:
     """Confirm this runner still holds the row and extend its lease; False when it does not."""
     params = {"id": job_id, "owner": owner, "claim": claim, "at": at, "lease_until": lease_until}
-    row = await database.run_transaction(
-        lambda connection: connection.execute(EXTEND_LEASE_SQL, params).fetchone()
-    )
+    row = await database.run(lambda tx: tx.fetch_one(EXTEND_LEASE_SQL, params))
     return row is not None
 
 
@@ -378,3 +371,7 @@ async def count_by_state(database: Database) -> dict[str, int]:
         "SELECT state, COUNT(*) AS n FROM scheduled_jobs GROUP BY state"
     )
     return {row["state"]: row["n"] for row in rows}
+
+
+# Many rows at once, for seeding and benchmarks.
+insert_jobs_bulk = insert_jobs_many

@@ -6,12 +6,11 @@ that touch them do so in the same transaction as the schedule change they belong
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.db.connection import Database, Transaction
+from bot.db.connection import Database, Row, Transaction, pick
 from bot.db.jobs import NewJob, insert_jobs
 
 POST_KIND = "tip:post"
@@ -100,7 +99,7 @@ class Pick:
 Picker = Callable[[PickState], Pick | None]
 
 
-def _schedule(row: sqlite3.Row) -> ScheduleRow:
+def _schedule(row: Row) -> ScheduleRow:
     return ScheduleRow(
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
@@ -119,7 +118,7 @@ def _schedule(row: sqlite3.Row) -> ScheduleRow:
     )
 
 
-def _post(row: sqlite3.Row) -> PostRow:
+def _post(row: Row) -> PostRow:
     return PostRow(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -218,10 +217,19 @@ async def update_settings(
     return schedule
 
 
+def _slot(database: Database | Transaction) -> str:
+    """The weekly slot a tip row's payload names, as SQL."""
+    return pick(
+        database,
+        sqlite="json_extract(payload, '$.slot')",
+        postgresql="(payload::jsonb ->> 'slot')::bigint",
+    )
+
+
 async def pending_slot(database: Database, guild_id: int) -> int | None:
     """The slot (UTC ms) of the server's waiting or running weekly row, if any."""
     value = await database.fetch_value(
-        "SELECT json_extract(payload, '$.slot') FROM scheduled_jobs "
+        f"SELECT {_slot(database)} FROM scheduled_jobs "
         "WHERE guild_id = ? AND kind = ? AND state IN ('pending', 'running') "
         "ORDER BY due_at LIMIT 1",
         (guild_id, POST_KIND),
@@ -244,7 +252,7 @@ async def skip_next_slot(
     """
     async with database.transaction() as tx:
         row = await tx.fetch_one(
-            "SELECT id, json_extract(payload, '$.slot') AS slot FROM scheduled_jobs "
+            f"SELECT id, {_slot(tx)} AS slot FROM scheduled_jobs "
             "WHERE guild_id = ? AND kind = ? AND state = 'pending' ORDER BY due_at LIMIT 1",
             (guild_id, POST_KIND),
         )
@@ -368,12 +376,12 @@ async def hide_tip(database: Database, guild_id: int, tip_id: str, now: int) -> 
     """Hide a shipped tip for one server; False if it was hidden already."""
     async with database.transaction() as tx:
         await _ensure_server(tx, guild_id, now)
-        cursor = await tx.execute(
+        added = await tx.execute(
             "INSERT INTO tip_hidden (guild_id, tip_id, hidden_at) VALUES (?, ?, ?) "
             "ON CONFLICT (guild_id, tip_id) DO NOTHING",
             (guild_id, tip_id, now),
         )
-        return cursor.rowcount == 1
+        return added == 1
 
 
 async def unhide_tip(database: Database, guild_id: int, tip_id: str) -> bool:
